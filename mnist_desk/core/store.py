@@ -1,0 +1,302 @@
+"""The model store: save trained models with their metadata, list them, load them safely.
+
+A stored model is ``NAME.keras`` plus ``NAME.json`` (metadata). Both are written atomically: to a
+temporary file in the same folder, flushed, then renamed over the target, so a crash mid-save leaves
+the previous file intact. Loading a ``.keras`` file first reads its ``config.json`` ourselves and accepts
+only the layer and object classes our registry produces, *then* lets Keras load it with safe_mode on.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .. import __version__
+from . import registry
+from .errors import ModelFileError, StoreError
+from .paths import SHIPPED_MODELS_DIR, user_models_dir
+
+DEFAULT_MODEL = "cnn"
+# A .keras file of ours is a few MB; this bounds what a forged archive may make us inflate.
+MAX_ARCHIVE_BYTES = 512 * 1024 * 1024
+MAX_CONFIG_BYTES = 16 * 1024 * 1024
+_EXPECTED_MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}
+
+
+@dataclass
+class StoredModel:
+    name: str
+    path: Path
+    metadata: dict
+    shipped: bool
+
+    @property
+    def arch(self) -> str:
+        return str(self.metadata.get("arch", "?"))
+
+    @property
+    def test_accuracy(self) -> float | None:
+        return (self.metadata.get("metrics") or {}).get("test_accuracy")
+
+    @property
+    def label(self) -> str:
+        acc = self.test_accuracy
+        acc_txt = f", test {acc * 100:.2f}%" if isinstance(acc, (int, float)) else ""
+        return f"{self.name} ({self.arch}{acc_txt}){' [shipped]' if self.shipped else ''}"
+
+
+# ------------------------------------------------------------------------------ atomic writes
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary path beside ``path`` and rename it over ``path``.
+
+    The old file stays intact until the rename; a failure (full disk, kill) leaves no half-written target.
+    The temporary name keeps the suffix (Keras insists on ``.keras``) and starts with a dot, so listings skip it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.tmp-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def _save_error(path: Path, exc: BaseException) -> StoreError:
+    if isinstance(exc, OSError) and exc.errno == 28:
+        return StoreError(f"{path}: the disk is full; nothing was overwritten. Free some space or save elsewhere.")
+    if isinstance(exc, PermissionError):
+        return StoreError(f"{path}: no permission to write here; save elsewhere.")
+    return StoreError(f"{path}: could not save ({type(exc).__name__}: {exc})")
+
+
+# ------------------------------------------------------------------------------ saving
+def safe_name(name: str) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", name.strip()).strip(".-")
+    return cleaned[:80] or "model"
+
+
+def unique_name(name: str, folder: Path | None = None) -> str:
+    folder = folder or user_models_dir()
+    base = safe_name(name)
+    candidate, i = base, 2
+    while (folder / f"{candidate}.keras").exists():
+        candidate, i = f"{base}-{i}", i + 1
+    return candidate
+
+
+def inference_copy(model):
+    """The same network and weights without optimizer state or compile settings: smaller and simpler to vet."""
+    import keras
+
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def save_model(model, metadata: dict, name: str | None = None, folder: Path | None = None, path: Path | None = None) -> Path:
+    """Save ``model`` and its metadata atomically; returns the ``.keras`` path.
+
+    Give ``path`` to write exactly there (the CLI's --out), else ``name`` inside ``folder`` (default:
+    the user's model folder), made unique. Raises :class:`StoreError` with a clear reason (full disk...).
+    """
+    if path is None:
+        folder = Path(folder) if folder is not None else user_models_dir()
+        path = folder / f"{unique_name(name or metadata.get('arch', 'model'), folder)}.keras"
+    path = Path(path)
+    if path.suffix != ".keras":
+        path = path.with_suffix(".keras")
+    meta = dict(metadata)
+    meta.setdefault("name", path.stem)
+    meta.setdefault("saved", _dt.datetime.now().isoformat(timespec="seconds"))
+    meta.setdefault("app_version", __version__)
+    clean = inference_copy(model)
+    try:
+        atomic_write(path, lambda tmp: clean.save(tmp))
+        atomic_write_bytes(path.with_suffix(".json"), json.dumps(meta, indent=2, default=_json_default).encode())
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every save failure becomes one clear message
+        raise _save_error(path, exc) from exc
+    return path
+
+
+def _json_default(o):
+    import numpy as np
+
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"{type(o).__name__} is not JSON serialisable")
+
+
+# ------------------------------------------------------------------------------ listing
+def read_metadata(model_path: Path) -> dict:
+    meta_path = Path(model_path).with_suffix(".json")
+    try:
+        text = meta_path.read_text(encoding="utf-8")
+        meta = json.loads(text)
+        return meta if isinstance(meta, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _model_files(folder: Path) -> list[Path]:
+    return [p for p in folder.glob("*.keras") if not p.name.startswith(".")]
+
+
+def list_models(include_shipped: bool = True) -> list[StoredModel]:
+    """Shipped models first (the default ``cnn`` leading), then the user's, newest first."""
+    out: list[StoredModel] = []
+    if include_shipped and SHIPPED_MODELS_DIR.is_dir():
+        shipped = sorted(_model_files(SHIPPED_MODELS_DIR), key=lambda p: (p.stem != DEFAULT_MODEL, p.stem))
+        out += [StoredModel(p.stem, p, read_metadata(p), True) for p in shipped]
+    user = sorted(_model_files(user_models_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    out += [StoredModel(p.stem, p, read_metadata(p), False) for p in user]
+    return out
+
+
+def find_model(name_or_path: str | Path | None) -> Path:
+    """A model by path, by stored name, or the default when None."""
+    if name_or_path is None:
+        name_or_path = DEFAULT_MODEL
+    p = Path(name_or_path).expanduser()
+    if p.suffix or p.exists() or os.sep in str(name_or_path):
+        return p
+    for m in list_models():
+        if m.name == str(name_or_path):
+            return m.path
+    names = ", ".join(m.name for m in list_models()) or "none"
+    raise ModelFileError(None, f"no model named {name_or_path!r} (available: {names})")
+
+
+# ------------------------------------------------------------------------------ vetting and loading
+def vet_model_archive(path: Path) -> dict:
+    """Check a ``.keras`` archive without running anything from it; returns its parsed config.
+
+    Refuses: files that are not zip archives, legacy .h5/SavedModel, unexpected or path-traversing
+    members, archives that would inflate beyond MAX_ARCHIVE_BYTES, and any config naming a class
+    outside the registry's (Lambda layers, custom objects, functions from arbitrary modules).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(path, "no such file")
+    if path.is_dir():
+        if (path / "saved_model.pb").exists():
+            raise ModelFileError(path, "is a TensorFlow SavedModel; only .keras model files are accepted (SavedModels can run code)")
+        raise ModelFileError(path, "is a folder, not a model file")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(b"\x89HDF"):
+        raise ModelFileError(path, "is a legacy HDF5 (.h5) model; only .keras files are accepted (legacy files can bypass Keras' safe mode)")
+    if not head.startswith(b"PK"):
+        raise ModelFileError(path, "is not a Keras model file (.keras archives are zip files)")
+    try:
+        zf = zipfile.ZipFile(path)
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ModelFileError(path, f"is damaged or truncated ({exc})") from None
+    with zf:
+        total = 0
+        names = set()
+        for info in infos:
+            n = info.filename
+            if n.startswith(("/", "\\")) or ".." in Path(n).parts or ":" in n:
+                raise ModelFileError(path, f"has a member with an unsafe path {n!r}; refusing")
+            if n not in _EXPECTED_MEMBERS:
+                raise ModelFileError(path, f"has an unexpected member {n!r}; not a model saved by this app")
+            total += info.file_size
+            names.add(n)
+        if total > MAX_ARCHIVE_BYTES:
+            raise ModelFileError(path, f"would inflate to {total:,} bytes; refusing")
+        if "config.json" not in names or "model.weights.h5" not in names:
+            raise ModelFileError(path, "is not a Keras model archive (config.json or weights missing)")
+        try:
+            with zf.open("config.json") as f:
+                raw = f.read(MAX_CONFIG_BYTES + 1)
+            if len(raw) > MAX_CONFIG_BYTES:
+                raise ModelFileError(path, "model config is implausibly large; refusing")
+            config = json.loads(raw)
+            with zf.open("model.weights.h5") as f:  # CRC check of the weights: a truncated file fails here
+                while f.read(1 << 20):
+                    pass
+        except ModelFileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - zip/CRC/JSON errors of a damaged file
+            raise ModelFileError(path, f"is damaged or truncated ({type(exc).__name__}: {exc})") from None
+    check_config(config, path)
+    return config
+
+
+def check_config(config, path: Path | None = None) -> None:
+    """Raise ModelFileError if the config names anything outside our registry's classes."""
+
+    def walk(node, where: str) -> None:
+        if isinstance(node, dict):
+            cls = node.get("class_name")
+            if cls is not None:
+                module = node.get("module")
+                if module is None:
+                    if cls not in registry.ALLOWED_MARKERS:
+                        raise ModelFileError(path, f"model uses {cls!r} (at {where}), which this app does not allow")
+                elif (module, cls) not in registry.ALLOWED_CLASSES:
+                    raise ModelFileError(
+                        path, f"model uses {module}.{cls} (at {where}), which is not one of this app's layers; refusing to load it"
+                    )
+                reg = node.get("registered_name")
+                if reg not in (None, cls):
+                    raise ModelFileError(path, f"model registers a custom object {reg!r}; refusing to load it")
+            act = node.get("activation")
+            if isinstance(act, str) and act not in registry.ALLOWED_ACTIVATIONS:
+                raise ModelFileError(path, f"model uses activation {act!r}, which this app does not allow")
+            for k, v in node.items():
+                walk(v, f"{where}/{k}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{where}[{i}]")
+
+    if not isinstance(config, dict):
+        raise ModelFileError(path, "model config is not a JSON object")
+    walk(config, "config")
+
+
+def load_model(path: str | Path):
+    """Load one of our models safely; checks it takes 28x28x1 images and gives 10 classes."""
+    path = Path(path)
+    vet_model_archive(path)
+    import keras
+
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # noqa: BLE001 - Keras raises many types for a bad file
+        raise ModelFileError(path, f"could not be loaded as a Keras model ({type(exc).__name__}: {exc})") from None
+    in_shape = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else None
+    out_shape = tuple(model.outputs[0].shape[1:]) if getattr(model, "outputs", None) else None
+    if in_shape != (28, 28, 1):
+        raise ModelFileError(path, f"takes inputs of shape {in_shape}; this app's models take 28x28x1 images")
+    if out_shape != (10,):
+        raise ModelFileError(path, f"gives outputs of shape {out_shape}; expected 10 class probabilities")
+    try:
+        model.get_layer(registry.LOGITS_LAYER)
+    except ValueError:
+        raise ModelFileError(path, f"has no '{registry.LOGITS_LAYER}' layer; not a model built by this app") from None
+    return model

@@ -1,0 +1,350 @@
+"""Training: build, compile and fit a registry model in the calling thread, reporting through callbacks.
+
+``train(config, split, on_progress, should_stop)`` is a plain function: the CLI calls it directly and the
+window runs it in a worker thread. Progress is throttled by time so the cost per batch stays a few
+Python operations; metrics are read from Keras only when a report is due.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from . import registry
+from .data import Split, to_float_images
+from .errors import TrainingError
+
+
+@dataclass
+class TrainConfig:
+    arch: str = "cnn"
+    hparams: dict = field(default_factory=dict)
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    momentum: float = 0.0
+    batch_size: int = 128
+    epochs: int = 5
+    seed: int = 0
+    val_size: int = 10_000
+    lr_schedule: str = "constant"  # constant | onecycle | cosine
+    augment: bool = False  # small random rotations, zooms and shifts of the training images
+    max_batches: int | None = None  # stop after this many batches in all (benchmarks, quick runs)
+    tensorboard_dir: str | None = None
+    report_every_s: float = 0.1
+
+    @classmethod
+    def for_arch(cls, arch: str, **overrides) -> "TrainConfig":
+        """The architecture's own training defaults, overlaid with ``overrides``."""
+        base = dict(registry.get_architecture(arch).training_defaults)
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(arch=arch, **base)
+
+    def validate(self) -> None:
+        registry.get_architecture(self.arch).resolve(self.hparams)
+        if self.optimizer not in registry.OPTIMIZERS:
+            raise TrainingError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(registry.OPTIMIZERS)}")
+        if self.lr_schedule not in registry.LR_SCHEDULES:
+            raise TrainingError(f"unknown schedule {self.lr_schedule!r}; choose one of {', '.join(registry.LR_SCHEDULES)}")
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise TrainingError(f"learning rate must be a positive number, not {self.learning_rate}")
+        if self.batch_size < 1 or self.epochs < 1:
+            raise TrainingError("batch size and epochs must be at least 1")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Progress:
+    """One report. ``kind`` is "batch" (throttled) or "epoch" (after each epoch's validation)."""
+
+    kind: str
+    epoch: int  # 0-based
+    epochs: int
+    batch: int  # batches done in this epoch
+    batches_per_epoch: int
+    total_batches_done: int
+    loss: float  # batch: mean over the batches since the last report; epoch: the epoch's mean
+    accuracy: float
+    epoch_loss: float  # running mean over the epoch so far
+    epoch_accuracy: float
+    samples_per_s: float
+    elapsed_s: float
+    eta_s: float
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    learning_rate: float | None = None
+
+    @property
+    def fraction_done(self) -> float:
+        total = self.epochs * self.batches_per_epoch
+        return min(1.0, self.total_batches_done / total) if total else 0.0
+
+
+@dataclass
+class TrainResult:
+    model: object
+    config: TrainConfig
+    history: dict  # per-epoch lists: loss, accuracy, val_loss, val_accuracy, seconds; plus batch_* lists
+    seconds: float
+    epochs_done: int
+    batches_done: int
+    stopped: bool = False  # the user asked to stop
+    failure: str | None = None  # why training failed (e.g. NaN loss); the model must not be saved then
+    samples_per_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+def _make_schedule(config: TrainConfig, total_steps: int):
+    import keras
+
+    lr = float(config.learning_rate)
+    if config.lr_schedule == "constant":
+        return lr
+    total_steps = max(total_steps, 2)
+    if config.lr_schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(lr, decay_steps=total_steps, alpha=0.01)
+    # one-cycle: a linear warm-up over the first 15% from lr/25 to lr, then cosine down to ~0
+    warm = max(1, int(0.15 * total_steps))
+    return keras.optimizers.schedules.CosineDecay(
+        lr / 25.0, decay_steps=total_steps - warm, alpha=0.002, warmup_target=lr, warmup_steps=warm
+    )
+
+
+def _augmenter(seed: int):
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.layers.RandomRotation(0.03, fill_mode="constant", seed=seed),  # +-11 degrees
+            keras.layers.RandomZoom((-0.12, 0.12), fill_mode="constant", seed=seed + 1),
+            keras.layers.RandomTranslation(0.07, 0.07, fill_mode="constant", seed=seed + 2),
+        ],
+        name="augment",
+    )
+
+
+def _training_input(x: np.ndarray, y: np.ndarray, config: TrainConfig):
+    """numpy arrays for the plain case (exactly what a plain model.fit gets); a tf.data pipeline to augment."""
+    if not config.augment:
+        return {"x": x, "y": y, "batch_size": config.batch_size, "shuffle": True}
+    # (tf.data brings its own shuffle and batching, so fit() is given neither.)
+    import tensorflow as tf
+
+    aug = _augmenter(config.seed)
+    ds = (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .shuffle(min(len(x), 60_000), seed=config.seed, reshuffle_each_iteration=True)
+        .batch(config.batch_size)
+        .map(lambda a, b: (aug(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    return {"x": ds, "shuffle": False}
+
+
+def _finite(v) -> bool:
+    return v is not None and math.isfinite(v)
+
+
+def _make_callback(state: dict, config: TrainConfig, x_val, y_val, on_progress, should_stop):
+    import keras
+
+    class ProgressCallback(keras.callbacks.Callback):
+        """Throttled progress, cooperative stop, NaN stop and validation that is skipped after a stop."""
+
+        def on_train_begin(self, logs=None):
+            state["t0"] = time.perf_counter()
+            state["last_report"] = state["t0"]
+
+        def on_epoch_begin(self, epoch, logs=None):
+            state["epoch"] = epoch
+            state["batch_in_epoch"] = 0
+            state["last_k"], state["last_loss_sum"], state["last_acc_sum"] = 0, 0.0, 0.0
+            state["epoch_t0"] = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            state["batch_in_epoch"] = batch + 1
+            state["batches_done"] += 1
+            now = time.perf_counter()
+            if should_stop is not None and should_stop():
+                state["stopped"] = True
+                self.model.stop_training = True
+                return
+            if config.max_batches is not None and state["batches_done"] >= config.max_batches:
+                self.model.stop_training = True
+            if now - state["last_report"] >= config.report_every_s or self.model.stop_training:
+                state["last_report"] = now
+                self._report_batch(logs, now)
+
+        def _report_batch(self, logs, now):
+            k = state["batch_in_epoch"]
+            mean_loss = float(logs["loss"])
+            mean_acc = float(logs.get("accuracy", float("nan")))
+            if not math.isfinite(mean_loss) or not self._output_finite():
+                self._fail(mean_loss)
+                return
+            # Keras' logs hold the running mean over the epoch; the mean over the batches since the last
+            # report follows from two running means, so no batch needs its own sync with the device.
+            loss_sum, acc_sum = mean_loss * k, mean_acc * k
+            n = k - state["last_k"]
+            window_loss = (loss_sum - state["last_loss_sum"]) / n
+            window_acc = (acc_sum - state["last_acc_sum"]) / n
+            state["last_k"], state["last_loss_sum"], state["last_acc_sum"] = k, loss_sum, acc_sum
+            h = state["history"]
+            step = state["epoch"] * state["steps"] + k
+            h["batch_step"].append(step)
+            h["batch_loss"].append(window_loss)
+            h["batch_accuracy"].append(window_acc)
+            if on_progress is not None:
+                on_progress(self._progress("batch", window_loss, window_acc, mean_loss, mean_acc, now))
+
+        def _progress(self, kind, loss, acc, mean_loss, mean_acc, now, val_loss=None, val_acc=None):
+            elapsed = now - state["t0"]
+            done = state["batches_done"]
+            total = state["total_batches"]
+            rate = done / elapsed if elapsed > 0 else 0.0
+            lr = self.model.optimizer.learning_rate
+            try:
+                lr = float(np.asarray(lr))
+            except (TypeError, ValueError):
+                lr = None
+            return Progress(
+                kind=kind, epoch=state["epoch"], epochs=state["epochs"], batch=state["batch_in_epoch"],
+                batches_per_epoch=state["steps"], total_batches_done=done, loss=loss, accuracy=acc,
+                epoch_loss=mean_loss, epoch_accuracy=mean_acc,
+                samples_per_s=rate * config.batch_size, elapsed_s=elapsed,
+                eta_s=(total - done) / rate if rate > 0 else float("inf"),
+                val_loss=val_loss, val_accuracy=val_acc, learning_rate=lr,
+            )
+
+        def _output_finite(self) -> bool:
+            # Keras clips probabilities inside the loss (and relu maps NaN to 0 under oneDNN), so a diverged
+            # net can report a finite loss (~16) while its weights are already inf/NaN. Checked only at
+            # throttled reports: about a millisecond for the default model.
+            return _weights_finite(self.model)
+
+        def _fail(self, value):
+            what = f"the loss became {value}" if not math.isfinite(value) else "the weights became NaN or infinite"
+            state["failure"] = (
+                f"training stopped: {what} at epoch {state['epoch'] + 1}, batch "
+                f"{state['batch_in_epoch']}. The learning rate ({config.learning_rate:g}) is probably too high; "
+                "try a smaller one."
+            )
+            self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            loss = float(logs.get("loss", float("nan")))
+            acc = float(logs.get("accuracy", float("nan")))
+            if state["failure"] or state["stopped"]:
+                return  # no validation pass after a stop
+            if not math.isfinite(loss) or not self._output_finite():
+                self._fail(loss)
+                return
+            if self.model.stop_training and state["batch_in_epoch"] < state["steps"]:
+                return  # cut short by max_batches: not a full epoch
+            val_loss = val_acc = None
+            if x_val is not None and len(x_val):
+                r = self.model.evaluate(x_val, y_val, batch_size=1024, verbose=0, return_dict=True)
+                val_loss, val_acc = float(r["loss"]), float(r["accuracy"])
+            h = state["history"]
+            h["loss"].append(loss)
+            h["accuracy"].append(acc)
+            h["val_loss"].append(val_loss)
+            h["val_accuracy"].append(val_acc)
+            h["seconds"].append(time.perf_counter() - state["t0"])
+            state["epochs_done"] = epoch + 1
+            if on_progress is not None:
+                on_progress(self._progress("epoch", loss, acc, loss, acc, time.perf_counter(), val_loss, val_acc))
+
+    return ProgressCallback()
+
+
+def train(
+    config: TrainConfig,
+    split: Split,
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
+    """Build, compile and fit ``config.arch`` on ``split`` in the calling thread.
+
+    ``split`` holds uint8 (N,28,28) images; validation runs after every full epoch. ``should_stop`` is
+    polled after every batch and ends training within one batch. A NaN/inf loss ends training with
+    ``result.failure`` set. Raises :class:`TrainingError` for a configuration that cannot start.
+    """
+    config.validate()
+    if len(split.x_train) == 0:
+        raise TrainingError("no training images")
+    import keras
+
+    keras.utils.set_random_seed(int(config.seed))
+    model = registry.build_model(config.arch, config.hparams)
+    steps = math.ceil(len(split.x_train) / config.batch_size)
+    epochs = config.epochs
+    if config.max_batches is not None:
+        epochs = min(epochs, math.ceil(config.max_batches / steps))
+    model.compile(
+        optimizer=registry.make_optimizer(config.optimizer, _make_schedule(config, steps * epochs), config.momentum),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    x = to_float_images(split.x_train)
+    y = split.y_train.astype(np.int32)
+    x_val = to_float_images(split.x_val) if len(split.x_val) else None
+    y_val = split.y_val.astype(np.int32) if len(split.y_val) else None
+    history = {k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "seconds", "batch_step", "batch_loss", "batch_accuracy")}
+    state = {
+        "history": history, "steps": steps, "epochs": epochs, "total_batches": steps * epochs,
+        "batches_done": 0, "epochs_done": 0, "epoch": 0, "batch_in_epoch": 0,
+        "stopped": False, "failure": None, "t0": time.perf_counter(),
+    }
+    if should_stop is not None and should_stop():
+        return TrainResult(model, config, history, 0.0, 0, 0, stopped=True)
+    callbacks = [_make_callback(state, config, x_val, y_val, on_progress, should_stop)]
+    if config.tensorboard_dir:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(config.tensorboard_dir), update_freq="epoch"))
+    t0 = time.perf_counter()
+    model.fit(**_training_input(x, y, config), epochs=epochs, verbose=0, callbacks=callbacks)
+    seconds = time.perf_counter() - t0
+    if state["failure"] is None and not _weights_finite(model):
+        state["failure"] = "training stopped: the weights became NaN or infinite; try a smaller learning rate."
+    return TrainResult(
+        model=model, config=config, history=history, seconds=seconds,
+        epochs_done=state["epochs_done"], batches_done=state["batches_done"],
+        stopped=state["stopped"], failure=state["failure"],
+        samples_per_s=state["batches_done"] * config.batch_size / seconds if seconds > 0 else 0.0,
+    )
+
+
+def _weights_finite(model) -> bool:
+    return all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+def evaluate(model, x: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict:
+    """Test accuracy, log loss, predictions and probabilities of ``model`` on uint8 images."""
+    probs = predict_probabilities(model, x, batch_size)
+    pred = probs.argmax(axis=1)
+    p_true = np.clip(probs[np.arange(len(y)), y.astype(int)], 1e-12, 1.0)
+    return {
+        "accuracy": float((pred == y).mean()) if len(y) else float("nan"),
+        "log_loss": float(-np.log(p_true).mean()) if len(y) else float("nan"),
+        "predictions": pred,
+        "probabilities": probs,
+    }
+
+
+def predict_probabilities(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Probabilities for uint8 (N,28,28) or float (N,28,28[,1]) images, in batches (no model.predict overhead per call)."""
+    if x.dtype == np.uint8:
+        x = to_float_images(x)
+    elif x.ndim == 3:
+        x = x[..., None].astype(np.float32)
+    out = [np.asarray(model(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
