@@ -65,6 +65,7 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; saved files should have the usual mode
         write(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
@@ -72,6 +73,15 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once at import: os.umask is process-wide and not thread-safe to probe later
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -105,7 +115,8 @@ def inference_copy(model):
     """The same network and weights without optimizer state or compile settings: smaller and simpler to vet."""
     import keras
 
-    clone = keras.models.clone_model(model)
+    # from_config builds an uncompiled twin (clone_model would carry the compile config and optimizer over)
+    clone = model.__class__.from_config(model.get_config())
     clone.set_weights(model.get_weights())
     return clone
 

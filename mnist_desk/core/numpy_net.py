@@ -1,0 +1,165 @@
+"""A numpy forward pass for the registry's models, so the window predicts without TensorFlow.
+
+Importing TensorFlow takes ~7 s; reading a ``.keras`` file with h5py and running the layers in numpy
+takes milliseconds. The window predicts with this from the first stroke (and the GUI thread never
+calls into TensorFlow); it is checked against Keras to 1e-5 in tests/test_numpy_net.py.
+Only the layer types the registry produces are supported; the file is vetted by the store first.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import registry
+from .errors import ModelFileError
+
+_NO_WEIGHTS = {"InputLayer", "Flatten", "Dropout", "Activation", "MaxPooling2D", "RandomRotation", "RandomZoom", "RandomTranslation"}
+
+
+@dataclass
+class _Layer:
+    kind: str
+    name: str
+    config: dict
+    weights: list
+
+
+def _act(name: str, x: np.ndarray) -> np.ndarray:
+    if name in (None, "linear"):
+        return x
+    if name == "relu":
+        return np.maximum(x, 0)
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-x))
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "elu":
+        return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
+    if name == "softmax":
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    raise ModelFileError(None, f"activation {name!r} is not supported")
+
+
+def _conv2d(x: np.ndarray, kernel: np.ndarray, bias, padding: str) -> np.ndarray:
+    kh, kw = kernel.shape[:2]
+    if padding == "same":
+        ph, pw = kh - 1, kw - 1
+        x = np.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))  # (N, H', W', C, kh, kw)
+    out = np.tensordot(win, kernel, axes=([4, 5, 3], [0, 1, 2]))  # (N, H', W', F)
+    return out + bias if bias is not None else out
+
+
+def _maxpool(x: np.ndarray, size: int) -> np.ndarray:
+    n, h, w, c = x.shape
+    h2, w2 = h // size, w // size
+    return x[:, : h2 * size, : w2 * size].reshape(n, h2, size, w2, size, c).max(axis=(2, 4))
+
+
+class NumpyNet:
+    """The forward pass of one of our models. ``predict(x)`` takes (N,28,28[,1]) floats in [0,1]."""
+
+    def __init__(self, layers: list[_Layer], name: str = "model"):
+        self.layers = layers
+        self.name = name
+
+    # -------------------------------------------------------------------- construction
+    @classmethod
+    def from_keras_file(cls, path: str | Path) -> "NumpyNet":
+        """Read a vetted ``.keras`` archive (config + weights) without TensorFlow."""
+        from .store import vet_model_archive
+
+        path = Path(path)
+        config = vet_model_archive(path)
+        import h5py
+
+        try:
+            with zipfile.ZipFile(path) as zf:
+                weights_bytes = zf.read("model.weights.h5")
+            by_name: dict[str, list] = {}
+            with h5py.File(io.BytesIO(weights_bytes), "r") as f:
+                groups = f["layers"] if "layers" in f else {}
+                for key in groups:
+                    vars_group = groups[key].get("vars")
+                    if vars_group is None:
+                        continue
+                    lname = vars_group.attrs.get("name", key)
+                    if isinstance(lname, bytes):
+                        lname = lname.decode()
+                    by_name[str(lname)] = [np.asarray(vars_group[str(i)]) for i in range(len(vars_group))]
+        except ModelFileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - h5py/zip errors of a damaged file
+            raise ModelFileError(path, f"weights could not be read ({type(exc).__name__}: {exc})") from None
+        layer_cfgs = config.get("config", {}).get("layers", [])
+        return cls(cls._layers_from(layer_cfgs, by_name, path), name=config.get("config", {}).get("name", path.stem))
+
+    @classmethod
+    def from_model(cls, model) -> "NumpyNet":
+        """Snapshot an in-memory Keras model (e.g. just trained); call in the thread that owns the model."""
+        cfgs = [{"class_name": layer.__class__.__name__, "config": layer.get_config()} for layer in model.layers]
+        by_name = {layer.name: [np.asarray(w) for w in layer.weights] for layer in model.layers}
+        return cls(cls._layers_from(cfgs, by_name, None), name=model.name)
+
+    @staticmethod
+    def _layers_from(cfgs: list, by_name: dict, path) -> list[_Layer]:
+        layers = []
+        for c in cfgs:
+            kind = c.get("class_name")
+            conf = c.get("config", {})
+            name = conf.get("name", c.get("name"))
+            if kind not in _NO_WEIGHTS | {"Dense", "Conv2D", "BatchNormalization"}:
+                raise ModelFileError(path, f"layer type {kind!r} has no numpy forward pass")
+            w = by_name.get(name, [])
+            if kind in ("Dense", "Conv2D") and not w:
+                raise ModelFileError(path, f"weights of layer {name!r} are missing")
+            layers.append(_Layer(kind, name, conf, [a.astype(np.float32) for a in w]))
+        return layers
+
+    # -------------------------------------------------------------------- forward
+    def forward(self, x: np.ndarray, until: str | None = None) -> np.ndarray:
+        """Run the layers; stop after layer ``until`` (e.g. ``"logits"``) if given."""
+        x = np.asarray(x, np.float32)
+        if x.ndim == 2:
+            x = x[None]
+        if x.ndim == 3:
+            x = x[..., None]
+        for layer in self.layers:
+            k, c, w = layer.kind, layer.config, layer.weights
+            if k == "Dense":
+                x = _act(c.get("activation"), x @ w[0] + (w[1] if c.get("use_bias", True) else 0))
+            elif k == "Conv2D":
+                bias = w[1] if c.get("use_bias", True) else None
+                x = _act(c.get("activation"), _conv2d(x, w[0], bias, c.get("padding", "valid")))
+            elif k == "BatchNormalization":
+                eps = c.get("epsilon", 1e-3)
+                i = 0
+                gamma = w[i] if c.get("scale", True) else 1.0
+                i += int(c.get("scale", True))
+                beta = w[i] if c.get("center", True) else 0.0
+                i += int(c.get("center", True))
+                mean, var = w[i], w[i + 1]
+                x = (x - mean) / np.sqrt(var + eps) * gamma + beta
+            elif k == "Activation":
+                x = _act(c.get("activation"), x)
+            elif k == "MaxPooling2D":
+                ps = c.get("pool_size", (2, 2))
+                x = _maxpool(x, int(ps[0] if isinstance(ps, (list, tuple)) else ps))
+            elif k == "Flatten":
+                x = x.reshape(len(x), -1)
+            # InputLayer, Dropout and augmentation layers are the identity at inference
+            if until is not None and layer.name == until:
+                break
+        return x
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x)
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return self.forward(x, until=registry.LOGITS_LAYER)

@@ -1,0 +1,42 @@
+"""The numpy forward pass the window uses agrees with Keras to 1e-5 for every architecture."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mnist_desk.core import registry, store
+from mnist_desk.core.numpy_net import NumpyNet
+
+
+@pytest.mark.parametrize("arch,hp", [("linear", {}), ("mlp", {"hidden": [64, 32], "activation": "sigmoid"}),
+                                     ("mlp", {"hidden": [16], "activation": "elu"}), ("lenet5", {}), ("cnn", {"width": 8, "dense": 16})])
+def test_numpy_forward_matches_keras(arch, hp, mnist, tmp_path):
+    model = registry.build_model(arch, hp, seed=1)
+    # give batch norm non-trivial statistics so the check covers them
+    for layer in model.layers:
+        if layer.__class__.__name__ == "BatchNormalization":
+            rng = np.random.default_rng(0)
+            g, b, m, v = layer.get_weights()
+            layer.set_weights([g * 1.3, b + 0.1, m + rng.normal(0, 0.1, m.shape), v * 0.7 + 0.2])
+    x = mnist.x_test[:16].astype(np.float32)[..., None] / 255.0
+    expected = np.asarray(model(x, training=False))
+    path = store.save_model(model, {"arch": arch}, path=tmp_path / f"{arch}.keras")
+    from_file = NumpyNet.from_keras_file(path)
+    from_memory = NumpyNet.from_model(model)
+    np.testing.assert_allclose(from_file.predict(x), expected, atol=1e-5)
+    np.testing.assert_allclose(from_memory.predict(x), expected, atol=1e-5)
+    import keras
+
+    logits = np.asarray(keras.Model(model.inputs, model.get_layer("logits").output)(x))
+    np.testing.assert_allclose(from_file.logits(x), logits, atol=1e-4)
+
+
+def test_shipped_models_match_keras(mnist):
+    x = mnist.x_test[:64].astype(np.float32)[..., None] / 255.0
+    shipped = [m for m in store.list_models() if m.shipped]
+    if not shipped:
+        pytest.skip("no shipped models yet")
+    for m in shipped:
+        keras_model = store.load_model(m.path)
+        np.testing.assert_allclose(NumpyNet.from_keras_file(m.path).predict(x), np.asarray(keras_model(x, training=False)), atol=1e-5)
