@@ -1,0 +1,126 @@
+"""The user's own labelled digits: MNIST-format 28x28 images plus the original drawings, saved atomically.
+
+Stored as one ``.npz`` (no pickle) in the user data folder with arrays ``x`` (N,28,28) uint8 (white ink
+on black, as MNIST), ``y`` (N,) uint8, and ``drawings`` (N,H,W) uint8 (the canvas as drawn). Exported
+in the Keras layout (``x_train``/``y_train``) so :func:`mnist_desk.core.data.load_dataset` reads it back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .data import check_arrays
+from .errors import DataError, StoreError
+from .paths import user_data_dir
+from .store import atomic_write
+
+DRAWING_SIDE = 280
+
+
+def default_path() -> Path:
+    return user_data_dir() / "my_digits.npz"
+
+
+def _fit_drawing(drawing: np.ndarray) -> np.ndarray:
+    """Keep the original drawing at a fixed size so the set stays one array (resized if the canvas differs)."""
+    d = np.asarray(drawing)
+    if d.shape == (DRAWING_SIDE, DRAWING_SIDE) and d.dtype == np.uint8:
+        return d
+    from PIL import Image
+
+    img = Image.fromarray(np.clip(d, 0, 255).astype(np.uint8))
+    return np.asarray(img.resize((DRAWING_SIDE, DRAWING_SIDE), Image.Resampling.LANCZOS))
+
+
+@dataclass
+class MyDigits:
+    path: Path = field(default_factory=default_path)
+    x: np.ndarray = field(default_factory=lambda: np.zeros((0, 28, 28), np.uint8))
+    y: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint8))
+    drawings: np.ndarray = field(default_factory=lambda: np.zeros((0, DRAWING_SIDE, DRAWING_SIDE), np.uint8))
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "MyDigits":
+        """Load the set (an empty one if there is no file yet). A damaged file raises DataError and is left as is."""
+        path = Path(path) if path is not None else default_path()
+        if not path.exists():
+            return cls(path)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                x, y = check_arrays(path, z["x"], z["y"])
+                drawings = z["drawings"] if "drawings" in z.files else np.zeros((len(x), DRAWING_SIDE, DRAWING_SIDE), np.uint8)
+        except DataError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - zip/npy errors of a damaged file
+            raise DataError(path, f"your digit set could not be read ({type(exc).__name__}: {exc}); it was left untouched") from None
+        if len(drawings) != len(x):
+            raise DataError(path, "digit set is inconsistent (drawings and digits differ in number)")
+        return cls(path, x, y, drawings.astype(np.uint8))
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def add(self, image28: np.ndarray, label: int, drawing: np.ndarray) -> None:
+        """Append one labelled digit (float [0,1] or uint8 28x28) and save at once."""
+        if not 0 <= int(label) <= 9:
+            raise ValueError("label must be 0-9")
+        img = np.asarray(image28)
+        if img.dtype != np.uint8:
+            img = np.rint(np.clip(img, 0, 1) * 255).astype(np.uint8)
+        x = np.concatenate([self.x, img.reshape(1, 28, 28)])
+        y = np.concatenate([self.y, np.array([label], np.uint8)])
+        d = np.concatenate([self.drawings, _fit_drawing(drawing)[None]])
+        self._write(self.path, x=x, y=y, drawings=d)
+        self.x, self.y, self.drawings = x, y, d
+
+    def remove_last(self) -> None:
+        if len(self):
+            self._write(self.path, x=self.x[:-1], y=self.y[:-1], drawings=self.drawings[:-1])
+            self.x, self.y, self.drawings = self.x[:-1], self.y[:-1], self.drawings[:-1]
+
+    def export(self, path: Path) -> Path:
+        """Keras layout, readable by data.load_dataset and by ``--data`` for training."""
+        path = Path(path)
+        self._write(path, x_train=self.x, y_train=self.y)
+        return path
+
+    def counts(self) -> np.ndarray:
+        return np.bincount(self.y, minlength=10)
+
+    @staticmethod
+    def _write(path: Path, **arrays) -> None:
+        try:
+            atomic_write(path, lambda tmp: np.savez_compressed(tmp, **arrays))
+        except OSError as exc:
+            reason = "the disk is full" if exc.errno == 28 else (exc.strerror or str(exc))
+            raise StoreError(f"{path}: could not save your digits ({reason}); the previous file is intact") from exc
+
+
+def score(probabilities: np.ndarray, labels: np.ndarray) -> dict:
+    """Accuracy and per-digit errors of one model on the user's digits."""
+    pred = probabilities.argmax(axis=1) if len(probabilities) else np.zeros(0, int)
+    wrong = pred != labels
+    return {
+        "accuracy": float((~wrong).mean()) if len(labels) else float("nan"),
+        "errors_per_digit": np.bincount(labels[wrong], minlength=10),
+        "count_per_digit": np.bincount(labels, minlength=10),
+        "predictions": pred,
+    }
+
+
+def score_models(model_paths: list, x: np.ndarray, y: np.ndarray, should_stop=None) -> list[tuple[str, dict]]:
+    """Score each model file on the user's digits with the numpy forward pass (no TensorFlow)."""
+    from .numpy_net import NumpyNet
+
+    out = []
+    xf = x.astype(np.float32) / 255.0
+    for p in model_paths:
+        if should_stop is not None and should_stop():
+            raise InterruptedError("cancelled")
+        net = NumpyNet.from_keras_file(p)
+        probs = np.concatenate([net.predict(xf[i : i + 256]) for i in range(0, len(xf), 256)]) if len(xf) else np.zeros((0, 10))
+        out.append((Path(p).stem, score(probs, y)))
+    return out

@@ -1,0 +1,455 @@
+"""The Draw view: canvas, live predictions of one to three models, what the model sees, saliency, my digits."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QImage, QKeySequence, QPainter, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core import my_digits as md
+from ..core.errors import EmptyDrawing, MnistDeskError
+from ..core.preprocess import center_of_mass, ink_bounding_box, ink_from_grey, prepare_drawing, remove_specks, to_grey
+from .canvas import DrawingCanvas
+from .models import ModelHub
+from .prediction_view import ModelInputView, PredictionBars, TopDigit
+from .tasks import Task
+
+log = logging.getLogger(__name__)
+NONE = "(none)"
+
+
+def _saliency_job(hub: ModelHub, model, x28: np.ndarray):
+    from ..core.inspection import input_gradients
+
+    g = input_gradients(hub.keras_model(model), x28, target="logits")
+    return g.top_class, g.top
+
+
+def saliency_rect(drawing: np.ndarray) -> tuple[float, float, float] | None:
+    """Where the model's 28x28 field lies on the canvas: (x0, y0, side) in canvas pixels (approximate).
+
+    Mirrors prepare_drawing's geometry (larger ink side -> 20 px, centre of mass at the centre);
+    used only to paint the gradient over the drawing.
+    """
+    ink = remove_specks(ink_from_grey(to_grey(drawing)))
+    box = ink_bounding_box(ink)
+    if box is None:
+        return None
+    r0, r1, c0, c1 = box
+    k = max(r1 - r0, c1 - c0) / 20.0
+    cr, cc = center_of_mass(ink)
+    return cc - 14.5 * k, cr - 14.5 * k, 28 * k
+
+
+def saliency_qimage(grad: np.ndarray) -> QImage:
+    """|gradient| as a red overlay whose opacity follows the magnitude."""
+    m = np.abs(grad)
+    m = m / (m.max() or 1.0)
+    rgba = np.zeros((28, 28, 4), np.uint8)
+    rgba[..., 0] = 230
+    rgba[..., 1] = (40 * (1 - m)).astype(np.uint8)
+    rgba[..., 3] = (255 * np.sqrt(m)).astype(np.uint8)
+    return QImage(np.ascontiguousarray(rgba).data, 28, 28, 28 * 4, QImage.Format.Format_RGBA8888).copy()
+
+
+class DrawTab(QWidget):
+    drawingFinished = Signal(object)  # the model's 28x28 input after a stroke (None when empty)
+    predicted = Signal(object)  # (model name, probabilities) after each prediction
+    message = Signal(str)  # for the status bar
+
+    def __init__(self, hub: ModelHub, parent=None):
+        super().__init__(parent)
+        self.hub = hub
+        self.canvas = DrawingCanvas()
+        self.bars = PredictionBars()
+        self.top = TopDigit()
+        self.model_input = ModelInputView()
+        self.current_input: np.ndarray | None = None
+        self.last_probs: list[tuple[str, np.ndarray]] = []
+        self._predict_pending = False
+        self._saliency_task: Task | None = None
+        self._saliency_again = False
+        self._digits_task: Task | None = None
+        self.latencies_ms: list[float] = []
+        self._event_t: float | None = None
+        try:
+            self.digits = md.MyDigits.load()
+        except MnistDeskError as exc:
+            self.digits = md.MyDigits(md.default_path().with_name("my_digits.recovered.npz"))
+            QTimer.singleShot(0, lambda: self.message.emit(f"{exc}. New digits go to {self.digits.path.name}."))
+        self._build()
+        self.canvas.changed.connect(self._schedule_predict)
+        self.canvas.strokeFinished.connect(self._on_stroke_finished)
+        self.canvas.fileError.connect(self.message.emit)
+        hub.listChanged.connect(self._fill_pickers)
+        hub.currentChanged.connect(self._on_current_changed)
+        hub.netLoaded.connect(lambda _p: self._schedule_predict())
+        self._fill_pickers()
+        self._update_digits_panel()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        tools = QHBoxLayout()
+        self.width_slider = QSlider(Qt.Orientation.Horizontal)
+        self.width_slider.setRange(4, 48)
+        self.width_slider.setValue(int(self.canvas.pen_width))
+        self.width_slider.setToolTip("Pen width (pixels of the 280x280 canvas)")
+        self.width_slider.valueChanged.connect(lambda v: setattr(self.canvas, "pen_width", float(v)))
+        self.eraser_box = QCheckBox("Eraser")
+        self.eraser_box.toggled.connect(lambda on: setattr(self.canvas, "eraser", on))
+        tools.addWidget(QLabel("Pen"))
+        tools.addWidget(self.width_slider, 1)
+        tools.addWidget(self.eraser_box)
+        for text, tip, slot in (
+            ("Undo", "Ctrl+Z", self.canvas.undo),
+            ("Redo", "Ctrl+Shift+Z", self.canvas.redo),
+            ("Clear", "Esc (or right-click the canvas)", self.canvas.clear),
+            ("Open…", "Open an image of a digit (or drop one on the canvas)", self.open_image),
+            ("Save…", "Save the drawing as PNG", self.save_image),
+        ):
+            b = QToolButton()
+            b.setText(text)
+            b.setToolTip(tip)
+            b.clicked.connect(slot)
+            tools.addWidget(b)
+        self.saliency_box = QCheckBox("Saliency")
+        self.saliency_box.setToolTip("Paint the gradient of the top class's logit with respect to each input pixel over the "
+                                     "drawing: red where changing the ink would change the answer most.")
+        self.saliency_box.toggled.connect(self._on_saliency_toggled)
+        tools.addWidget(self.saliency_box)
+
+        left = QVBoxLayout()
+        left.addWidget(self.canvas, 1)
+        left.addLayout(tools)
+
+        pick = QGridLayout()
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("The model that reads your drawing: shipped models and every model you trained")
+        self.model_combo.activated.connect(lambda i: self.hub.select(self.model_combo.itemData(i)))
+        self.compare_combos = [QComboBox(), QComboBox()]
+        open_model = QPushButton("Open model file…")
+        open_model.clicked.connect(self.open_model)
+        pick.addWidget(QLabel("Model"), 0, 0)
+        pick.addWidget(self.model_combo, 0, 1)
+        pick.addWidget(open_model, 0, 2)
+        pick.addWidget(QLabel("Compare with"), 1, 0)
+        cmp_row = QHBoxLayout()
+        for c in self.compare_combos:
+            c.setToolTip("Show a second or third model's bars for the same drawing")
+            c.activated.connect(self._on_compare_changed)
+            cmp_row.addWidget(c)
+        pick.addLayout(cmp_row, 1, 1, 1, 2)
+
+        sees = QGroupBox("What the model sees")
+        sl = QVBoxLayout(sees)
+        sl.addWidget(self.model_input, 0, Qt.AlignmentFlag.AlignCenter)
+
+        top_row = QHBoxLayout()
+        top_row.addWidget(self.top, 1)
+        top_row.addWidget(sees)
+
+        right = QVBoxLayout()
+        right.addLayout(pick)
+        right.addLayout(top_row)
+        right.addWidget(self.bars, 1)
+        right.addWidget(self._build_digits_panel())
+
+        lay = QHBoxLayout(self)
+        lay.addLayout(left, 5)
+        lay.addLayout(right, 4)
+
+        for seq, slot in (("Ctrl+Z", self.canvas.undo), ("Ctrl+Shift+Z", self.canvas.redo), ("Ctrl+Y", self.canvas.redo),
+                          ("Esc", self.canvas.clear)):
+            sc = QShortcut(QKeySequence(seq), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(slot)
+        for d in range(10):
+            sc = QShortcut(QKeySequence(str(d)), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(lambda d=d: self.label_current(d))
+
+    def _build_digits_panel(self) -> QGroupBox:
+        box = QGroupBox("My digits: press 0-9 to label your drawing")
+        v = QVBoxLayout(box)
+        row = QHBoxLayout()
+        self.digit_buttons = []
+        for d in range(10):
+            b = QToolButton()
+            b.setText(str(d))
+            b.setToolTip(f"Label the drawing as {d} and add it to your digits")
+            b.clicked.connect(lambda _=False, d=d: self.label_current(d))
+            row.addWidget(b)
+            self.digit_buttons.append(b)
+        v.addLayout(row)
+        self.digits_summary = QLabel()
+        self.digits_summary.setWordWrap(True)
+        v.addWidget(self.digits_summary)
+        self.digits_table = QTableWidget(0, 3)
+        self.digits_table.setHorizontalHeaderLabels(["model", "accuracy", "errors by digit"])
+        self.digits_table.horizontalHeader().setStretchLastSection(True)
+        self.digits_table.verticalHeader().setVisible(False)
+        self.digits_table.setMaximumHeight(120)
+        self.digits_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        v.addWidget(self.digits_table)
+        row2 = QHBoxLayout()
+        undo_label = QPushButton("Remove last")
+        undo_label.clicked.connect(self.remove_last_digit)
+        export = QPushButton("Export .npz…")
+        export.clicked.connect(self.export_digits)
+        row2.addWidget(undo_label)
+        row2.addWidget(export)
+        row2.addStretch(1)
+        v.addLayout(row2)
+        return box
+
+    # ------------------------------------------------------------------ models
+    def _fill_pickers(self) -> None:
+        current = self.hub.current
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for m in self.hub.models:
+            self.model_combo.addItem(m.label, str(m.path))
+        if current is not None:
+            i = self.model_combo.findData(str(current.path))
+            if i >= 0:
+                self.model_combo.setCurrentIndex(i)
+        self.model_combo.blockSignals(False)
+        for c in self.compare_combos:
+            keep = c.currentData()
+            c.blockSignals(True)
+            c.clear()
+            c.addItem(NONE, None)
+            for m in self.hub.models:
+                c.addItem(m.name, str(m.path))
+            i = c.findData(keep) if keep else 0
+            c.setCurrentIndex(max(i, 0))
+            c.blockSignals(False)
+
+    def _on_current_changed(self, m) -> None:
+        i = self.model_combo.findData(str(m.path))
+        if i < 0:
+            self._fill_pickers()
+            i = self.model_combo.findData(str(m.path))
+        self.model_combo.setCurrentIndex(i)
+        self.message.emit(f"Model: {m.label}")
+        self._schedule_predict()
+        self._request_saliency()
+        self._update_digits_panel()
+
+    def _on_compare_changed(self) -> None:
+        for m in self.compared_models():
+            self.hub.ensure_net(m)
+        self._schedule_predict()
+
+    def compared_models(self) -> list:
+        out = []
+        for c in self.compare_combos:
+            m = self.hub.find(c.currentData()) if c.currentData() else None
+            if m is not None and (self.hub.current is None or m.path != self.hub.current.path) and m not in out:
+                out.append(m)
+        return out
+
+    def set_compare(self, names: list[str]) -> None:
+        """Pick up to two models to compare with, by name (also used by tests and benchmarks)."""
+        for c, name in zip(self.compare_combos, names + [None, None]):
+            m = self.hub.find(name) if name else None
+            c.setCurrentIndex(max(c.findData(str(m.path)), 0) if m else 0)
+        self._on_compare_changed()
+
+    # ------------------------------------------------------------------ predicting
+    def mark_input_event(self) -> None:
+        """Benchmarks: remember when the input event that triggers the next prediction arrived."""
+        self._event_t = time.perf_counter()
+
+    def _schedule_predict(self) -> None:
+        # Coalesce: all mouse moves already queued are drawn first, then one prediction runs.
+        if not self._predict_pending:
+            self._predict_pending = True
+            QTimer.singleShot(0, self.predict_now)
+
+    def predict_now(self) -> None:
+        self._predict_pending = False
+        net = self.hub.net(self.hub.current)
+        try:
+            x = prepare_drawing(self.canvas.to_array())
+        except EmptyDrawing as exc:
+            self.current_input = None
+            self.last_probs = []
+            self.model_input.set_image(None)
+            self.bars.clear()
+            self.top.show_nothing("Draw a digit" if self.canvas.is_empty() else str(exc).capitalize())
+            self.canvas.set_overlay(None)
+            return
+        self.current_input = x
+        self.model_input.set_image(x)
+        if net is None:
+            self.top.show_nothing("Loading the model…")
+            return
+        results = [(self.hub.current.name, net.predict(x)[0])]
+        for m in self.compared_models():
+            other = self.hub.net(m)
+            if other is not None:
+                results.append((m.name, other.predict(x)[0]))
+        self.last_probs = results
+        self.bars.set_probabilities(results)
+        self.top.show_prediction(results[0][1], results[0][0])
+        self.bars.plot.repaint()
+        if self._event_t is not None:
+            self.latencies_ms.append((time.perf_counter() - self._event_t) * 1000)
+            self._event_t = None
+        self.predicted.emit(results[0])
+
+    def _on_stroke_finished(self) -> None:
+        self.predict_now()
+        self.drawingFinished.emit(self.current_input)
+        self._request_saliency()
+
+    # ------------------------------------------------------------------ saliency
+    def _on_saliency_toggled(self, on: bool) -> None:
+        if on:
+            self._request_saliency()
+        else:
+            self.canvas.set_overlay(None)
+
+    def _request_saliency(self) -> None:
+        if not self.saliency_box.isChecked() or self.current_input is None or self.hub.current is None:
+            if not self.saliency_box.isChecked() or self.current_input is None:
+                self.canvas.set_overlay(None)
+            return
+        if self._saliency_task is not None and self._saliency_task.is_running():
+            self._saliency_again = True  # run once more with the newest drawing when this one returns
+            return
+        self._saliency_again = False
+        drawing = self.canvas.to_array()
+        task = Task(_saliency_job, self.hub, self.hub.current, self.current_input, name="saliency")
+        task.finished.connect(lambda r: self._show_saliency(r, drawing))
+        task.failed.connect(lambda msg, details: self.message.emit(f"Saliency failed: {msg}"))
+        task.done.connect(self._saliency_done)
+        self._saliency_task = task
+        self.message.emit("Computing saliency (the first time loads TensorFlow)…")
+        task.start()
+
+    def _saliency_done(self) -> None:
+        if self._saliency_again:
+            self._request_saliency()
+
+    def _show_saliency(self, result, drawing: np.ndarray) -> None:
+        if not self.saliency_box.isChecked():
+            return
+        _, grad = result
+        rect = saliency_rect(drawing)
+        if rect is None:
+            return
+        x0, y0, side = rect
+        overlay = QImage(self.canvas.side, self.canvas.side, QImage.Format.Format_ARGB32_Premultiplied)
+        overlay.fill(0)
+        p = QPainter(overlay)
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        p.drawImage(QRectF(x0, y0, side, side), saliency_qimage(grad))
+        p.end()
+        self.canvas.set_overlay(overlay)
+        self.saliency_grad = grad
+        self.message.emit("Saliency: red pixels move the top class's score most")
+
+    # ------------------------------------------------------------------ files
+    def open_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image of a digit", "", "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)")
+        if path:
+            self.canvas.load_file(path)
+
+    def save_image(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save drawing", "digit.png", "PNG (*.png)")
+        if path and self.canvas.save_png(path):
+            self.message.emit(f"Saved {path}")
+
+    def open_model(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a model", "", "Keras models (*.keras);;All files (*)")
+        if path:
+            self.hub.open_file(path)
+
+    # ------------------------------------------------------------------ my digits
+    def label_current(self, digit: int) -> bool:
+        if self.current_input is None:
+            self.message.emit("Draw a digit first, then press its key to add it to your digits")
+            return False
+        try:
+            self.digits.add(self.current_input, digit, self.canvas.to_array())
+        except MnistDeskError as exc:
+            self.message.emit(str(exc))
+            return False
+        self.message.emit(f"Added a {digit} to your digits ({len(self.digits)} in all)")
+        self.canvas.clear()
+        self._update_digits_panel()
+        return True
+
+    def remove_last_digit(self) -> None:
+        try:
+            self.digits.remove_last()
+        except MnistDeskError as exc:
+            self.message.emit(str(exc))
+        self._update_digits_panel()
+
+    def export_digits(self) -> None:
+        if not len(self.digits):
+            self.message.emit("No digits to export yet")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export my digits", "my_digits.npz", "NumPy archive (*.npz)")
+        if path:
+            try:
+                self.digits.export(path)
+                self.message.emit(f"Exported {len(self.digits)} digits to {path} (Keras layout: x_train, y_train)")
+            except MnistDeskError as exc:
+                self.message.emit(str(exc))
+
+    def _update_digits_panel(self) -> None:
+        n = len(self.digits)
+        counts = self.digits.counts()
+        per = "  ".join(f"{d}:{c}" for d, c in enumerate(counts))
+        self.digits_summary.setText(f"{n} digits  ({per})" if n else "No digits yet: draw one and press its key.")
+        if not n:
+            self.digits_table.setRowCount(0)
+            return
+        paths = []
+        for m in [self.hub.current] + [m for m in self.hub.models if m.shipped]:
+            if m is not None and m.path not in paths:
+                paths.append(m.path)
+        if self._digits_task is not None and self._digits_task.is_running():
+            self._digits_task.cancel()
+        task = Task(md.score_models, paths, self.digits.x.copy(), self.digits.y.copy(), name="score-my-digits")
+        task.finished.connect(self._show_digit_scores)
+        task.failed.connect(lambda msg, d: None if msg == "cancelled" else self.message.emit(f"Scoring your digits failed: {msg}"))
+        self._digits_task = task
+        task.start()
+
+    def _show_digit_scores(self, scores) -> None:
+        self.digit_scores = scores
+        self.digits_table.setRowCount(len(scores))
+        for r, (name, s) in enumerate(scores):
+            errs = ", ".join(f"{d}: {e}/{c}" for d, (e, c) in enumerate(zip(s["errors_per_digit"], s["count_per_digit"])) if e)
+            for col, text in enumerate((name, f"{s['accuracy'] * 100:.1f}%", errs or "none")):
+                self.digits_table.setItem(r, col, QTableWidgetItem(text))
+        self.digits_table.resizeColumnsToContents()
+
+    def shutdown(self) -> None:
+        for t in (self._saliency_task, self._digits_task):
+            if t is not None:
+                t.shutdown()

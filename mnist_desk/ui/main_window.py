@@ -1,0 +1,110 @@
+"""The main window: Draw, Train and Inspect views around one model hub."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
+
+from .. import __version__
+from ..core.paths import user_data_dir
+from .draw_tab import DrawTab
+from .models import ModelHub
+from .tasks import Task, shutdown_all
+
+log = logging.getLogger(__name__)
+
+
+def _import_tensorflow():
+    import keras  # noqa: F401 - warms the import so training and gradients start at once
+    import tensorflow  # noqa: F401
+
+    return True
+
+
+def settings() -> QSettings:
+    return QSettings(str(user_data_dir() / "settings.ini"), QSettings.Format.IniFormat)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, initial_model: str | None = None, preload_tensorflow: bool = True):
+        super().__init__()
+        self.setWindowTitle(f"mnist_desk {__version__}")
+        self.hub = ModelHub(self)
+        self.tabs = QTabWidget()
+        self.draw = DrawTab(self.hub)
+        self.tabs.addTab(self.draw, "Draw")
+        self.setCentralWidget(self.tabs)
+        self.tf_state = QLabel("TensorFlow: not loaded")
+        self.statusBar().addPermanentWidget(self.tf_state)
+        self.draw.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.hub.loadFailed.connect(self.show_error)
+        self.errors: list[str] = []
+        self._error_boxes: list[QMessageBox] = []
+        self._tf_task: Task | None = None
+        self._extra_tabs()
+        s = settings()
+        geom = s.value("geometry")
+        if geom is not None:
+            self.restoreGeometry(geom)
+        else:
+            self.resize(1180, 760)
+        idx = s.value("tab")
+        if idx is not None:
+            self.tabs.setCurrentIndex(int(idx))
+        self.statusBar().showMessage("Loading the model…")
+        self.hub.select(initial_model)
+        if preload_tensorflow:
+            QTimer.singleShot(1500, self.preload_tensorflow)
+
+    def _extra_tabs(self) -> None:
+        """The Train and Inspect views, when their modules are present."""
+        try:
+            from .train_tab import TrainTab
+        except ImportError:
+            TrainTab = None
+        if TrainTab is not None:
+            self.train = TrainTab(self.hub, self.draw)
+            self.tabs.addTab(self.train, "Train")
+            if hasattr(self.train, "message"):
+                self.train.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        try:
+            from .inspect_tab import InspectTab
+        except ImportError:
+            InspectTab = None
+        if InspectTab is not None:
+            self.inspect = InspectTab(self.hub, self.draw)
+            self.tabs.addTab(self.inspect, "Inspect")
+            if hasattr(self.inspect, "message"):
+                self.inspect.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+
+    def preload_tensorflow(self) -> None:
+        if self._tf_task is not None:
+            return
+        self.tf_state.setText("TensorFlow: loading…")
+        self._tf_task = Task(_import_tensorflow, name="import-tensorflow")
+        self._tf_task.finished.connect(lambda _r: self.tf_state.setText("TensorFlow: ready"))
+        self._tf_task.failed.connect(lambda m, d: self.tf_state.setText(f"TensorFlow: failed ({m})"))
+        self._tf_task.start()
+
+    def show_error(self, message: str) -> None:
+        """A problem the user can act on (bad file...): status bar and a non-blocking message box."""
+        log.warning("%s", message)
+        self.errors.append(message)
+        self.statusBar().showMessage(message, 15000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "mnist_desk", message, QMessageBox.StandardButton.Ok, self)
+        box.setModal(False)
+        box.finished.connect(lambda _r: self._error_boxes.remove(box) if box in self._error_boxes else None)
+        self._error_boxes.append(box)
+        box.open()
+
+    def closeEvent(self, event) -> None:
+        s = settings()
+        s.setValue("geometry", self.saveGeometry())
+        s.setValue("tab", self.tabs.currentIndex())
+        for part in (getattr(self, "train", None), getattr(self, "inspect", None), self.draw, self.hub):
+            if part is not None and hasattr(part, "shutdown"):
+                part.shutdown()
+        shutdown_all()
+        super().closeEvent(event)
