@@ -146,6 +146,10 @@ class DrawTab(QWidget):
         self.model_combo.setToolTip("The model that reads your drawing: shipped models and every model you trained")
         self.model_combo.activated.connect(lambda i: self.hub.select(self.model_combo.itemData(i)))
         self.compare_combos = [QComboBox(), QComboBox()]
+        for c in [self.model_combo, *self.compare_combos]:
+            # long model labels must not widen the window beyond a laptop screen
+            c.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            c.setMinimumContentsLength(8)
         open_model = QPushButton("Open model file…")
         open_model.clicked.connect(self.open_model)
         pick.addWidget(QLabel("Model"), 0, 0)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import atexit
 import inspect
 import logging
 import threading
@@ -129,3 +130,7 @@ class Task(QObject):
 def shutdown_all(timeout_ms: int = 30_000) -> None:
     for t in list(_live_tasks):
         t.shutdown(timeout_ms)
+
+
+# A script or test that ends without closing the window must not destroy a running QThread.
+atexit.register(shutdown_all)

@@ -1,0 +1,162 @@
+"""The Inspect view's background jobs: plain functions run by a Task in a worker thread, never the GUI's.
+
+Each job takes the hub and a StoredModel, calls ``hub.keras_model(m)`` then one function of
+:mod:`mnist_desk.core.inspection`, and returns arrays. TensorFlow work is serialised by one lock, so two
+views never run the same Keras model at once and the two CPU cores are not oversubscribed.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...core import inspection as ins
+
+TF_LOCK = threading.RLock()
+_DATA_LOCK = threading.Lock()
+_DATA = {}
+NEIGHBOUR_POOL = 10_000  # training images searched for a drawing's nearest neighbours
+FEATURE_BUDGET = 40_000_000  # floats of training activations kept per (model, layer)
+
+
+def dataset():
+    """MNIST (train and test), loaded once per process."""
+    with _DATA_LOCK:
+        if "mnist" not in _DATA:
+            from ...core.data import load_mnist
+
+            _DATA["mnist"] = load_mnist()
+        return _DATA["mnist"]
+
+
+def set_dataset(ds) -> None:
+    """Use another data set (tests, or a user's --data)."""
+    with _DATA_LOCK:
+        _DATA["mnist"] = ds
+
+
+def _model(hub, m):
+    return hub.keras_model(m)
+
+
+# ------------------------------------------------------------------------------ model facts
+def model_facts(hub, m) -> dict:
+    """Layer table, hidden layers and the first layer's kind: everything the views need to lay themselves out."""
+    with TF_LOCK:
+        model = _model(hub, m)
+        first = ins.first_weight_layer(model)
+        return {
+            "layers": ins.layer_table(model),
+            "hidden": ins.hidden_layer_names(model),
+            "default_hidden": ins.default_hidden_layer(model),
+            "first_kind": "conv" if first.__class__.__name__ == "Conv2D" else ("linear" if first.name == "logits" else "dense"),
+        }
+
+
+# ------------------------------------------------------------------------------ weights
+def weights(hub, m) -> ins.FirstLayerWeights:
+    with TF_LOCK:
+        return ins.first_layer_weights(_model(hub, m))
+
+
+def feature_maps(hub, m, x28: np.ndarray):
+    with TF_LOCK:
+        return ins.feature_maps(_model(hub, m), x28)
+
+
+# ------------------------------------------------------------------------------ gradients
+@dataclass
+class GradientResult:
+    image: np.ndarray  # (28, 28) float in [0, 1], the input that was differentiated
+    label: int | None  # true label of a test image
+    source: str  # "your drawing" or "test image #i"
+    grads: ins.InputGradients
+
+
+def gradients(hub, m, image: np.ndarray | None, test_index: int | None, target: str, samples: int) -> GradientResult:
+    label = None
+    if image is None:
+        ds = dataset()
+        image = ds.x_test[test_index].astype(np.float32) / 255.0
+        label = int(ds.y_test[test_index])
+        source = f"test image #{test_index}"
+    else:
+        source = "your drawing"
+    with TF_LOCK:
+        g = ins.input_gradients(_model(hub, m), image, target=target, smoothgrad_samples=samples)
+    return GradientResult(np.asarray(image, np.float32), label, source, g)
+
+
+# ------------------------------------------------------------------------------ errors
+def confusion(hub, m, should_stop=None, on_progress=None):
+    ds = dataset()
+    with TF_LOCK:
+        c = ins.confusion(_model(hub, m), ds.x_test, ds.y_test, should_stop=should_stop, on_progress=on_progress)
+    return c, ds
+
+
+# ------------------------------------------------------------------------------ hidden features
+@dataclass
+class Features:
+    layer: str
+    n: int
+    test: np.ndarray  # (n, d) activations of the first n test images
+    labels: np.ndarray  # (n,)
+    train: np.ndarray  # (k, d) activations of the first k training images (neighbour search)
+    dataset: object
+
+
+@dataclass
+class Projection:
+    method: str  # "PCA" or "t-SNE"
+    xy: np.ndarray  # (n, 2)
+    pca: object | None  # the fitted PCA (projects new points); None for t-SNE
+
+
+def features(hub, m, layer: str, n: int, should_stop=None, on_progress=None) -> Features:
+    ds = dataset()
+    n = min(n, len(ds.x_test))
+    report = on_progress or (lambda f: None)
+    with TF_LOCK:
+        model = _model(hub, m)
+        test = ins.layer_activations(model, layer, ds.x_test[:n], should_stop=should_stop)
+        report(0.3)
+        k = int(np.clip(FEATURE_BUDGET // max(test.shape[1], 1), 1000, NEIGHBOUR_POOL))
+        k = min(k, len(ds.x_train))
+        train = ins.layer_activations(model, layer, ds.x_train[:k], should_stop=should_stop)
+    report(1.0)
+    return Features(layer, n, test, ds.y_test[:n].copy(), train, ds)
+
+
+def project(feats: Features, method: str, should_stop=None, on_progress=None) -> Projection:
+    if method == "PCA":
+        pca, xy = ins.pca_2d(feats.test)
+        return Projection(method, xy.astype(np.float32), pca)
+    if method == "t-SNE":
+        return Projection(method, ins.tsne_2d(feats.test, on_progress=on_progress, should_stop=should_stop), None)
+    raise ValueError(f"unknown projection {method!r}")
+
+
+def features_and_projection(hub, m, layer: str, n: int, method: str, cached: Features | None,
+                            should_stop=None, on_progress=None):
+    """Activations (unless cached) then the 2-D projection; progress covers both."""
+    report = on_progress or (lambda f: None)
+    share = 0.0 if cached is not None else (0.2 if method == "t-SNE" else 0.8)
+    feats = cached or features(hub, m, layer, n, should_stop, lambda f: report(share * f))
+    proj = project(feats, method, should_stop, lambda f: report(share + (1 - share) * f))
+    return feats, proj
+
+
+def drawing_point(hub, m, feats: Features, proj: Projection, x28: np.ndarray, k: int = 8) -> dict:
+    """Where the drawing lies in the projection, and its k nearest training images in the hidden space."""
+    with TF_LOCK:
+        q = ins.layer_activations(_model(hub, m), feats.layer, x28[None])[0]
+    if proj.pca is not None:
+        xy = proj.pca.transform(q[None])[0]
+    else:
+        xy, _ = ins.place_by_neighbours(q, feats.test, proj.xy, k=k)
+    nn = ins.nearest_neighbours(q, feats.train, k=k)
+    dist = np.linalg.norm(feats.train[nn] - q[None], axis=1)
+    return {"xy": np.asarray(xy, np.float32), "neighbours": nn, "distances": dist}

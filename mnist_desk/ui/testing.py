@@ -1,0 +1,52 @@
+"""Real input for tests and benchmarks: mouse drags as QMouseEvents sent to a widget (button held throughout)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+
+def _event(kind, widget, p: QPointF, button, buttons) -> QMouseEvent:
+    return QMouseEvent(kind, p, widget.mapToGlobal(p), button, buttons, Qt.KeyboardModifier.NoModifier)
+
+
+def drag(canvas, image_points, before_move=None, process_events: bool = True) -> None:
+    """Press at the first point, move through the rest with the left button held, release at the last.
+
+    Points are in canvas-image pixels (0..side). ``before_move(i)`` runs before each move event
+    (benchmarks timestamp there); events go through QApplication.sendEvent like real input.
+    """
+    pts = [canvas.image_to_widget(QPointF(float(x), float(y))) for x, y in image_points]
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    QApplication.sendEvent(canvas, _event(QEvent.Type.MouseButtonPress, canvas, pts[0], left, left))
+    for i, p in enumerate(pts[1:]):
+        if before_move is not None:
+            before_move(i)
+        QApplication.sendEvent(canvas, _event(QEvent.Type.MouseMove, canvas, p, none, left))
+        if process_events:
+            QApplication.processEvents()
+    QApplication.sendEvent(canvas, _event(QEvent.Type.MouseButtonRelease, canvas, pts[-1], left, none))
+    if process_events:
+        QApplication.processEvents()
+
+
+def drop_file(widget, path) -> bool:
+    """Drag a local file over ``widget`` and drop it (DragEnter, then Drop, as a real drag delivers them)."""
+    import warnings
+
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    centre = QPoint(widget.width() // 2, widget.height() // 2)
+    none, mods, copy = Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.DropAction.CopyAction
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(centre, copy, mime, none, mods)
+    QApplication.sendEvent(widget, enter)
+    if not enter.isAccepted():
+        return False
+    QApplication.sendEvent(widget, QDropEvent(QPointF(centre), copy, mime, none, mods))
+    return True

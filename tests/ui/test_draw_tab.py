@@ -1,0 +1,198 @@
+"""The Draw view with real mouse drags into the real canvas (offscreen)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from mnist_desk.ui.testing import drag, drop_file
+
+
+@pytest.fixture
+def main_window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DESK_HOME", str(tmp_path / "home"))
+    from mnist_desk.ui.main_window import MainWindow
+
+    w = MainWindow(preload_tensorflow=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.hub.current is not None and w.hub.net(w.hub.current) is not None, timeout=20_000)
+    yield w
+    w.close()
+
+
+def draw_one(canvas):
+    drag(canvas, [(150, 40 + 8 * i) for i in range(26)])
+
+
+def draw_zero(canvas):
+    drag(canvas, [(140 + 60 * math.sin(t), 140 - 95 * math.cos(t)) for t in np.linspace(0, 2 * math.pi, 60)])
+
+
+def shown_digit(tab) -> int:
+    return int(np.argmax(tab.bars.heights[0]))
+
+
+def test_window_opens_on_draw_view_with_default_model(main_window):
+    tab = main_window.draw
+    assert main_window.tabs.tabText(0) == "Draw"
+    assert tab.hub.current.name == tab.hub.models[0].name
+    assert tab.top.digit.text() == "–" and tab.bars.heights == []
+
+
+@pytest.mark.parametrize("drawer,digit", [(draw_one, 1), (draw_zero, 0)])
+def test_drawn_digit_is_read(main_window, drawer, digit):
+    tab = main_window.draw
+    drawer(tab.canvas)
+    assert len(tab.bars.heights) == 1
+    assert shown_digit(tab) == digit
+    assert tab.top.digit.text().rstrip("?") == str(digit)
+    assert tab.model_input.image is not None and tab.model_input.image.shape == (28, 28)
+
+
+def test_predictions_update_during_the_stroke(main_window):
+    tab = main_window.draw
+    seen = []
+    tab.predicted.connect(lambda r: seen.append(r))
+    drag(tab.canvas, [(150, 40 + 8 * i) for i in range(26)])
+    assert len(seen) >= 10  # many predictions while the button was held, not one on release
+
+
+def test_undo_and_clear_change_what_the_bars_show(main_window):
+    tab = main_window.draw
+    draw_one(tab.canvas)
+    one = tab.bars.heights[0].copy()
+    draw_zero(tab.canvas)  # a 0 over the 1
+    both = tab.bars.heights[0].copy()
+    assert not np.allclose(one, both)
+    tab.canvas.undo()
+    np.testing.assert_allclose(tab.bars.heights[0], one, atol=1e-6)
+    tab.canvas.redo()
+    np.testing.assert_allclose(tab.bars.heights[0], both, atol=1e-6)
+    tab.canvas.clear()
+    assert tab.bars.heights == [] and tab.top.digit.text() == "–"
+
+
+def test_empty_canvas_and_a_dot_show_no_prediction(main_window):
+    tab = main_window.draw
+    tab.predict_now()
+    assert tab.bars.heights == []
+    drag(tab.canvas, [(140, 140), (141, 140)])  # a dot
+    assert tab.bars.heights == []
+    assert "nothing" in tab.top.caption.text().lower()
+
+
+def test_dropped_image_is_classified(main_window, tmp_path, qtbot, mnist):
+    # a real test digit, scaled up, as dark ink on a light photo-like background
+    idx = int(np.flatnonzero(mnist.y_test == 7)[0])
+    img = Image.fromarray(255 - mnist.x_test[idx]).resize((300, 300), Image.Resampling.BICUBIC)
+    path = tmp_path / "seven.png"
+    img.save(path)
+    assert drop_file(main_window.draw.canvas, path)
+    qtbot.waitUntil(lambda: main_window.draw.bars.heights != [], timeout=5000)
+    assert shown_digit(main_window.draw) == 7
+
+
+def test_dropping_a_non_image_reports_and_keeps_the_drawing(main_window, tmp_path):
+    tab = main_window.draw
+    draw_one(tab.canvas)
+    before = tab.canvas.to_array()
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    msgs = []
+    tab.message.connect(msgs.append)
+    assert tab.canvas.load_file(bad) is False
+    np.testing.assert_array_equal(tab.canvas.to_array(), before)
+    assert msgs and "bad.png" in msgs[-1]
+
+
+def test_labelling_stores_the_digit_and_scores_models(main_window, qtbot, tmp_path):
+    from mnist_desk.core.my_digits import MyDigits
+
+    tab = main_window.draw
+    for d, drawer in ((1, draw_one), (0, draw_zero), (1, draw_one)):
+        drawer(tab.canvas)
+        assert tab.label_current(d)
+        assert tab.canvas.is_empty()  # ready for the next one
+    stored = MyDigits.load()
+    assert len(stored) == 3 and list(stored.y) == [1, 0, 1]
+    assert stored.x.shape == (3, 28, 28) and stored.x.dtype == np.uint8 and stored.drawings.shape == (3, 280, 280)
+    qtbot.waitUntil(lambda: tab.digits_table.rowCount() >= 1 and tab.digits_table.item(0, 1) is not None, timeout=20_000)
+    assert tab.digits_table.item(0, 1).text().endswith("%")
+    assert "3 digits" in tab.digits_summary.text()
+    out = tab.digits.export(tmp_path / "mine.npz")
+    from mnist_desk.core.data import load_dataset
+
+    assert len(load_dataset(out).y_train) == 3
+
+
+def test_digit_key_labels_the_drawing(main_window, qtbot):
+    tab = main_window.draw
+    draw_one(tab.canvas)
+    tab.canvas.setFocus()
+    qtbot.keyClick(tab.canvas, "1")
+    assert len(tab.digits) == 1 and tab.digits.y[-1] == 1
+
+
+def test_model_picker_switches_models_and_compare_shows_more_bars(main_window, qtbot):
+    tab = main_window.draw
+    if len(tab.hub.models) < 2:
+        pytest.skip("needs two models")
+    draw_zero(tab.canvas)
+    first = tab.hub.current.name
+    other = next(m for m in tab.hub.models if m.name != first)
+    i = tab.model_combo.findData(str(other.path))
+    tab.model_combo.setCurrentIndex(i)
+    tab.model_combo.activated.emit(i)
+    qtbot.waitUntil(lambda: tab.hub.current.name == other.name, timeout=10_000)
+    qtbot.waitUntil(lambda: bool(tab.last_probs) and tab.last_probs[0][0] == other.name, timeout=5000)
+    tab.set_compare([first])
+    qtbot.waitUntil(lambda: len(tab.bars.heights) == 2, timeout=10_000)
+    assert [n for n, _ in tab.last_probs] == [other.name, first]
+
+
+def test_broken_model_file_shows_an_error_and_keeps_the_old_model(main_window, qtbot, tmp_path):
+    tab = main_window.draw
+    before = tab.hub.current
+    bad = tmp_path / "broken.keras"
+    bad.write_bytes(b"PK\x03\x04 definitely not a model")
+    main_window.hub.open_file(bad)
+    qtbot.waitUntil(lambda: bool(main_window.errors), timeout=10_000)
+    assert "broken.keras" in main_window.errors[-1]
+    assert tab.hub.current is before
+    draw_one(tab.canvas)
+    assert tab.last_probs[0][0] == before.name
+
+
+def test_saliency_overlay_paints_over_the_drawing(main_window, qtbot):
+    tab = main_window.draw
+    draw_one(tab.canvas)
+    tab.saliency_box.setChecked(True)
+    qtbot.waitUntil(lambda: tab.canvas._overlay is not None, timeout=60_000)
+    assert getattr(tab, "saliency_grad").shape == (28, 28)
+    tab.saliency_box.setChecked(False)
+    assert tab.canvas._overlay is None
+
+
+def test_window_remembers_its_geometry(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DESK_HOME", str(tmp_path / "home"))
+    from mnist_desk.ui.main_window import MainWindow
+
+    w = MainWindow(preload_tensorflow=False)
+    qtbot.addWidget(w)
+    w.show()
+    w.move(23, 31)
+    w.resize(w.width() - 37, w.height() - 29)
+    qtbot.wait(50)
+    size, pos = w.size(), w.pos()
+    w.close()
+    w2 = MainWindow(preload_tensorflow=False)
+    qtbot.addWidget(w2)
+    w2.show()
+    # The offscreen screen is 800 px wide, narrower than the window's minimum, so Qt clamps the
+    # restored width; position and height are restored exactly.
+    assert w2.pos() == pos and w2.height() == size.height()
+    w2.close()
