@@ -53,6 +53,13 @@ class TrainConfig:
             raise TrainingError(f"learning rate must be a positive number, not {self.learning_rate}")
         if self.batch_size < 1 or self.epochs < 1:
             raise TrainingError("batch size and epochs must be at least 1")
+        if self.tensorboard_dir:
+            import importlib.util
+
+            # tensorflow-cpu does not depend on TensorBoard; without it Keras' callback fails after an epoch.
+            if importlib.util.find_spec("tensorboard") is None:
+                raise TrainingError("TensorBoard logs need the tensorboard package, which is not installed "
+                                    "(pip install tensorboard); or train without a TensorBoard folder")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -184,7 +184,10 @@ class Gallery(QListWidget):
 
 # ------------------------------------------------------------------------------ background jobs
 class StatusLine(QWidget):
-    """What a view is doing: a message, a progress bar (busy when the job gives no fractions) and Cancel."""
+    """What a view is doing: a message, a progress bar (busy when the job gives no fractions) and Cancel.
+
+    Several job slots share one line: it shows the newest running job, or the last message when none runs.
+    """
 
     cancelRequested = Signal()
 
@@ -194,7 +197,6 @@ class StatusLine(QWidget):
         self.label.setWordWrap(True)
         self.bar = QProgressBar()
         self.bar.setMaximumWidth(220)
-        self.bar.setTextVisible(True)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancelRequested)
         lay = QHBoxLayout(self)
@@ -202,27 +204,45 @@ class StatusLine(QWidget):
         lay.addWidget(self.label, 1)
         lay.addWidget(self.bar)
         lay.addWidget(self.cancel_button)
-        self.idle(" ")
+        self._running: dict[object, list] = {}  # owner -> [text, cancellable, fraction or None]
+        self._idle_text = " "
+        self._show()
 
-    def busy(self, text: str, cancellable: bool) -> None:
+    def busy(self, owner, text: str, cancellable: bool) -> None:
+        self._running.pop(owner, None)
+        self._running[owner] = [text, cancellable, None]
+        self._show()
+
+    def progress(self, owner, fraction: float) -> None:
+        if owner in self._running:
+            self._running[owner][2] = max(0.0, min(1.0, float(fraction)))
+            self._show()
+
+    def idle(self, owner, text: str | None = None) -> None:
+        self._running.pop(owner, None)
+        if text is not None:
+            self._idle_text = text
+        self._show()
+
+    def _show(self) -> None:
+        if not self._running:
+            self.label.setText(self._idle_text)
+            self.bar.hide()
+            self.cancel_button.hide()
+            return
+        text, cancellable, fraction = list(self._running.values())[-1]
         self.label.setText(text)
-        self.bar.setRange(0, 0)
-        self.bar.show()
-        self.cancel_button.setVisible(cancellable)
-
-    def progress(self, fraction: float) -> None:
-        if self.bar.maximum() == 0:
+        if fraction is None:
+            self.bar.setRange(0, 0)
+        else:
             self.bar.setRange(0, 100)
-        self.bar.setValue(int(round(100 * max(0.0, min(1.0, float(fraction))))))
-
-    def idle(self, text: str) -> None:
-        self.label.setText(text)
-        self.bar.hide()
-        self.cancel_button.hide()
+            self.bar.setValue(int(round(100 * fraction)))
+        self.bar.show()
+        self.cancel_button.setVisible(any(r[1] for r in self._running.values()))
 
     @property
     def is_busy(self) -> bool:
-        return self.bar.isVisible() or not self.bar.isHidden() and self.bar.maximum() == 0
+        return bool(self._running)
 
 
 class JobSlot(QObject):
@@ -260,7 +280,7 @@ class JobSlot(QObject):
         task = Task(fn, *args, name=f"inspect-{self.name}", **kwargs)
         self.task = task
         self.last_error = None
-        self.status.busy(text, cancellable)
+        self.status.busy(self, text, cancellable)
         task.progress.connect(self._on_progress)
         task.finished.connect(lambda result: self._on_finished(gen, on_result, result))
         task.failed.connect(lambda msg, details: self._on_failed(gen, msg))
@@ -270,12 +290,12 @@ class JobSlot(QObject):
 
     def _on_progress(self, value) -> None:
         if isinstance(value, (int, float)):
-            self.status.progress(value)
+            self.status.progress(self, value)
 
     def _on_finished(self, gen: int, on_result, result) -> None:
         if gen != self._generation:
             return
-        self.status.idle(" ")
+        self.status.idle(self, "")
         try:
             on_result(result)
         except Exception as exc:  # noqa: BLE001 - a display bug must not kill the view; it is logged and shown
@@ -287,9 +307,9 @@ class JobSlot(QObject):
             return
         self.last_error = message
         if message == "cancelled":
-            self.status.idle("Cancelled.")
+            self.status.idle(self, "Cancelled.")
         else:
-            self.status.idle(f"Failed: {message}")
+            self.status.idle(self, f"Failed: {message}")
             self.on_error(message)
 
     def _on_done(self, task: Task) -> None:
