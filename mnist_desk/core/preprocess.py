@@ -1,0 +1,349 @@
+"""Turning a drawing or a picture into the 28x28 input a network trained on MNIST expects.
+
+MNIST digits were made like this (LeCun et al.): the ink's bounding box was scaled, keeping the
+aspect ratio and with anti-aliasing, to fit a 20x20 box, then put in a 28x28 field so that the
+ink's centre of mass sits at the centre. Ink is white (1.0) on black (0.0).
+
+:func:`prepare_drawing` follows that recipe, and goes one step further: it also normalises the
+stroke width. A person on a canvas may draw a small digit with a fat pen or a big one with a thin
+pen; once scaled to 20x20 those look far thicker or thinner than any MNIST digit. The stroke width
+is estimated (``2 * ink area / ink perimeter``) and the ink is grown or shrunk with a distance
+transform so that, after scaling, it matches MNIST's typical width.
+
+Pure numpy/scipy/Pillow: no TensorFlow, no Qt.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+from scipy import ndimage
+
+from .errors import EmptyDrawing, ImageError
+
+SIDE = 28
+FIT = 20  # the ink's larger side after scaling, as in MNIST
+# Where MNIST puts the centre of mass, in continuous coordinates (pixel i spans [i, i+1)).
+# Measured on MNIST train: mean (row, col) = (14.50, 14.51), std 0.28, i.e. pixel index 14.0 (MNIST
+# shifted by whole pixels to put the centre of mass on pixel (14, 14), not on the field's centre 13.5).
+CENTER = 14.5
+# MNIST's median stroke width in output pixels (ink's larger side = 20 px), measured with
+# estimate_stroke_width() on MNIST train images brought to the working resolution as below:
+# percentiles 10/25/50/75/90 = 1.97/2.19/2.50/2.93/3.50.
+TARGET_STROKE_WIDTH = 2.5
+WORK_SIDE = 80  # the ink's larger side at the working resolution where the width is changed
+INK_THRESHOLD = 0.5  # soft ink above this counts as ink for boxes and masks
+MIN_CONTRAST = 0.1  # less than this between ink and background: nothing drawn
+MIN_INK_PIXELS = 8
+DOT_RATIO = 2.5  # ink extent / stroke width below this is a dot, not a digit
+MIN_EXTENT_FRAC = 0.03
+MAX_IMAGE_PIXELS = 50_000_000  # pictures above this are refused (decompression bombs)
+# Only these formats are opened: Pillow would otherwise pick a plugin by content, whatever the name,
+# and its EPS plugin hands the file to Ghostscript (a PostScript interpreter: code from the file runs).
+# (Phone photos that Pillow calls MPO open through the JPEG plugin.)
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
+MAX_IMAGE_SIDE = 2048  # larger pictures are shrunk on loading (a digit needs no more; bounds the float copies)
+MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024
+
+
+# ------------------------------------------------------------------------------ small helpers
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """Any 2-D grey or (H,W,3/4) RGB(A) array -> float64 (H,W) in [0,1] (1 = white).
+
+    Integer images are read as 0-255 (uint8) or 0-65535 (uint16 and wider, if values go above 255);
+    floats above 1 are read as 0-255. Transparent pixels of RGBA become the background: they are
+    composited onto the grey level opposite to the opaque pixels' mean, so black ink on a
+    transparent background reads as black on white, and white ink as white on black.
+    """
+    a = np.asarray(image)
+    if a.dtype == bool:
+        a = a.astype(np.float64)
+    if not (np.issubdtype(a.dtype, np.number)):
+        raise ValueError(f"image of type {a.dtype} is not numeric")
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
+        raise ValueError(f"image has shape {a.shape}; expected (H,W), (H,W,3) or (H,W,4)")
+    if np.issubdtype(a.dtype, np.integer):
+        hi = float(a.max()) if a.size else 0.0
+        scale = 255.0 if (a.dtype == np.uint8 or hi <= 255) else 65535.0
+        f = a.astype(np.float64) / scale
+    else:
+        f = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=1.0, neginf=0.0)
+        if f.size and f.max() > 1.0:
+            f = f / 255.0
+    f = np.clip(f, 0.0, 1.0)
+    if f.ndim == 2:
+        return f
+    grey = f[..., :3] @ np.array([0.299, 0.587, 0.114])
+    if f.shape[2] == 4:
+        alpha = f[..., 3]
+        opaque = alpha > 0.5
+        if opaque.any() and not opaque.all():
+            backdrop = 1.0 if grey[opaque].mean() < 0.5 else 0.0
+            grey = grey * alpha + backdrop * (1.0 - alpha)
+    return grey
+
+
+def ink_from_grey(grey: np.ndarray) -> np.ndarray:
+    """Grey [0,1] -> soft ink [0,1] (1 = full ink), whatever the polarity.
+
+    The background is the median of the border pixels (the majority value of the whole image if the
+    border is inconclusive); ink is whatever differs from it, rescaled so the strongest ink is 1.
+    Raises :class:`EmptyDrawing` if nothing stands out from the background.
+    """
+    g = np.asarray(grey, dtype=np.float64)
+    if g.size == 0:
+        raise EmptyDrawing()
+    border = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
+    bg = float(np.median(border))
+    if abs(bg - 0.5) < 0.1:  # grey border: fall back on the majority value
+        bg = float(np.median(g))
+    ink = (bg - g) if bg >= 0.5 else (g - bg)
+    ink = np.clip(ink, 0.0, None)
+    top = float(ink.max())
+    if top < MIN_CONTRAST:
+        raise EmptyDrawing()
+    ink = ink / top
+    ink[ink < 0.05] = 0.0  # paper texture, JPEG noise
+    return ink
+
+
+def ink_bounding_box(ink: np.ndarray, threshold: float = INK_THRESHOLD) -> tuple[int, int, int, int] | None:
+    """``(row0, row1, col0, col1)`` (ends exclusive) of the pixels above ``threshold``; None if none."""
+    mask = np.asarray(ink) > threshold
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def center_of_mass(ink: np.ndarray) -> tuple[float, float]:
+    """Ink centre of mass ``(row, col)`` in continuous coordinates (pixel i spans [i, i+1))."""
+    ink = np.asarray(ink, dtype=np.float64)
+    total = ink.sum()
+    if total <= 0:
+        h, w = ink.shape
+        return h / 2, w / 2
+    r = (ink.sum(axis=1) * (np.arange(ink.shape[0]) + 0.5)).sum() / total
+    c = (ink.sum(axis=0) * (np.arange(ink.shape[1]) + 0.5)).sum() / total
+    return float(r), float(c)
+
+
+def center_of_mass_shift(ink: np.ndarray, target: float | None = None) -> tuple[float, float]:
+    """``(drow, dcol)`` that moves the ink's centre of mass to the image centre (or ``target``)."""
+    h, w = np.asarray(ink).shape
+    r, c = center_of_mass(ink)
+    tr = h / 2 if target is None else target
+    tc = w / 2 if target is None else target
+    return tr - r, tc - c
+
+
+def estimate_stroke_width(ink: np.ndarray) -> float:
+    """Mean stroke width in pixels: ``2 * area / perimeter`` of the soft ink.
+
+    A stroke of length L and width w has area ~ L*w and perimeter ~ 2L. The area is the summed ink,
+    the perimeter the summed gradient magnitude (which measures edge length for anti-aliased ink).
+    Returns 0 for no ink.
+    """
+    ink = np.asarray(ink, dtype=np.float64)
+    area = ink.sum()
+    if area <= 0:
+        return 0.0
+    p = np.pad(ink, 1)
+    gy = (p[2:, 1:-1] - p[:-2, 1:-1]) / 2
+    gx = (p[1:-1, 2:] - p[1:-1, :-2]) / 2
+    perimeter = np.hypot(gx, gy).sum()
+    return float(2.0 * area / perimeter) if perimeter > 0 else 0.0
+
+
+def remove_specks(ink: np.ndarray, rel_size: float = 0.02) -> np.ndarray:
+    """Zero connected ink blobs smaller than ``rel_size`` of the largest one (noise, dust)."""
+    mask = ink > 0.2
+    labels, n = ndimage.label(mask, structure=np.ones((3, 3)))
+    if n <= 1:
+        return ink
+    sizes = ndimage.sum(mask, labels, index=np.arange(1, n + 1))
+    small = np.flatnonzero(sizes < max(2.0, rel_size * sizes.max())) + 1
+    if small.size == 0:
+        return ink
+    grown = ndimage.binary_dilation(mask & ~np.isin(labels, small), iterations=2)
+    return np.where(grown, ink, 0.0)
+
+
+def change_stroke_width(ink: np.ndarray, delta: float) -> np.ndarray:
+    """Grow (``delta`` > 0) or shrink the ink by ``delta`` pixels on each side, softly.
+
+    Uses Euclidean distance transforms of the ink mask, so strokes keep their shape and round ends.
+    """
+    if abs(delta) < 0.25:
+        return ink
+    mask = ink > INK_THRESHOLD
+    if delta > 0:
+        d_out = ndimage.distance_transform_edt(~mask)  # 0 on ink, distance to ink elsewhere
+        grown = np.clip(delta + 0.5 - d_out, 0.0, 1.0)
+        return np.maximum(ink, grown)
+    d_in = ndimage.distance_transform_edt(mask)  # distance to background, inside the ink
+    return np.clip(d_in + delta, 0.0, 1.0)
+
+
+def _resample(ink: np.ndarray, box: tuple[float, float, float, float], size: tuple[int, int]) -> np.ndarray:
+    """Area-averaging (anti-aliased) resample of ``box`` = (x0, y0, x1, y1) of ``ink`` to ``size`` = (w, h).
+
+    The box may reach outside the image (outside is no ink).
+    """
+    h, w = ink.shape
+    x0, y0, x1, y1 = box
+    pad = int(math.ceil(max(0.0, -x0, -y0, x1 - w, y1 - h))) + 1
+    src = np.pad(ink, pad) if pad else ink
+    img = Image.fromarray(src.astype(np.float32), mode="F")
+    shrinking = (x1 - x0) > size[0]
+    filt = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
+    out = img.resize(size, filt, box=(x0 + pad, y0 + pad, x1 + pad, y1 + pad))
+    return np.asarray(out, dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------- the recipe
+def prepare_drawing(
+    image: np.ndarray,
+    normalize_width: bool = True,
+    target_width: float = TARGET_STROKE_WIDTH,
+) -> np.ndarray:
+    """A drawing or picture of one digit -> float32 (28, 28) in [0,1], white ink on black, like MNIST.
+
+    ``image`` is 2-D grey or (H,W,3/4) RGB(A), uint8 or float, any size, either polarity. Steps:
+    find the background (border) and the ink; drop tiny specks; crop to the ink; rescale so the
+    ink's larger side is 80 px; if ``normalize_width``, grow/shrink the strokes so that they will be
+    ``target_width`` px wide at 28x28; scale (area-averaged) so the larger side is 20 px; place it
+    so that the centre of mass is at the centre of the 28x28 field. Raises :class:`EmptyDrawing` if
+    there is nothing, or only a dot or a few pixels of noise.
+    """
+    try:
+        grey = to_grey(image)
+    except ValueError as exc:
+        raise EmptyDrawing(f"cannot read the drawing: {exc}") from None
+    ink = remove_specks(ink_from_grey(grey))
+    box = ink_bounding_box(ink)
+    if box is None or int((ink > INK_THRESHOLD).sum()) < MIN_INK_PIXELS:
+        raise EmptyDrawing("nothing to classify: the drawing holds only a few pixels of ink")
+    r0, r1, c0, c1 = box
+    extent = max(r1 - r0, c1 - c0)
+    width = estimate_stroke_width(ink[max(r0 - 2, 0) : r1 + 2, max(c0 - 2, 0) : c1 + 2])
+    # A round dot of diameter D has extent D and estimated width D/2 (ratio 2); a stroke of length
+    # L >= w has ratio >= 2.9. Also refuse ink that spans under 3% of the picture (a speck).
+    if extent < max(4.0, DOT_RATIO * width, MIN_EXTENT_FRAC * max(ink.shape)):
+        raise EmptyDrawing("nothing to classify: the drawing is only a dot")
+
+    # 1. crop (with a margin for growing strokes) and bring the ink's larger side to WORK_SIDE px
+    s = WORK_SIDE / extent
+    margin = extent * 0.25 + 2
+    cy, cx = (r0 + r1) / 2, (c0 + c1) / 2
+    half = extent / 2 + margin
+    n = int(round(2 * half * s))
+    work = _resample(ink, (cx - half, cy - half, cx + half, cy + half), (n, n))
+    work = np.clip(work, 0.0, 1.0)
+
+    # 2. stroke width: after the final scaling (FIT / extent) strokes should be target_width wide
+    if normalize_width:
+        wb = ink_bounding_box(work)
+        if wb is not None:
+            ext_w = max(wb[1] - wb[0], wb[3] - wb[2])
+            w_now = estimate_stroke_width(work)
+            t = target_width / FIT
+            # growing by d per side also grows the box by 2d: solve (w + 2d) = t * (ext + 2d)
+            two_d = (t * ext_w - w_now) / (1.0 - t)
+            two_d = max(two_d, -0.7 * w_now)  # never thin a stroke away
+            work = change_stroke_width(work, two_d / 2)
+
+    # 3. scale the ink's larger side to FIT px and put the centre of mass at the centre
+    wb = ink_bounding_box(work)
+    if wb is None:
+        raise EmptyDrawing()
+    ext = max(wb[1] - wb[0], wb[3] - wb[2])
+    k = ext / FIT  # working px per output px
+    com_r, com_c = center_of_mass(work)
+    x0, y0 = com_c - CENTER * k, com_r - CENTER * k
+    out = _resample(work, (x0, y0, x0 + SIDE * k, y0 + SIDE * k), (SIDE, SIDE))
+    out = np.clip(out, 0.0, 1.0).astype(np.float32)
+    top = out.max()
+    if top <= 0:
+        raise EmptyDrawing()
+    return out
+
+
+def plain_resize(image: np.ndarray) -> np.ndarray:
+    """The naive baseline: invert to white-on-black and resize the whole canvas to 28x28."""
+    grey = to_grey(image)
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    if np.median(border) >= 0.5:
+        grey = 1.0 - grey
+    img = Image.fromarray(grey.astype(np.float32), mode="F").resize((SIDE, SIDE), Image.Resampling.BOX)
+    return np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)
+
+
+# ------------------------------------------------------------------------------- image files
+def load_image_file(path: str | Path) -> np.ndarray:
+    """A PNG/JPEG/BMP/GIF/TIFF/... file -> float64 (H, W) grey in [0, 1] (1 = white).
+
+    Pictures larger than 2048 px on a side are shrunk to fit 2048x2048; only PNG, JPEG, BMP, GIF,
+    TIFF and WebP files are opened (never by a plugin that runs an interpreter, like EPS).
+    Transparent pixels become background (see :func:`to_grey`). Any failure raises
+    :class:`ImageError` naming the file: missing, a folder, not an image, truncated or corrupt, or
+    larger than 50 megapixels (decompression bombs).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(path, "no such file")
+    if path.is_dir():
+        raise ImageError(path, "is a folder, not an image file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            old = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+            try:
+                if path.stat().st_size > MAX_IMAGE_FILE_BYTES:
+                    raise ImageError(path, f"file is larger than {MAX_IMAGE_FILE_BYTES // 2**20} MB; not a picture of a digit")
+                # From memory: a forged length field then cannot make Pillow's fp.read(n) allocate n bytes.
+                data = io.BytesIO(path.read_bytes())
+                Image.init()
+                with Image.open(data, formats=[f for f in IMAGE_FORMATS if f in Image.OPEN]) as im:
+                    w, h = im.size
+                    if w * h > MAX_IMAGE_PIXELS:
+                        raise ImageError(path, f"picture is {w}x{h} pixels; more than the {MAX_IMAGE_PIXELS:,} allowed")
+                    if w == 0 or h == 0:
+                        raise ImageError(path, "picture has no pixels")
+                    im.seek(0)
+                    im = ImageOps.exif_transpose(im)
+                    if max(im.size) > MAX_IMAGE_SIDE:
+                        im.thumbnail((MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
+                    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
+                    if has_alpha:
+                        arr = np.asarray(im.convert("RGBA"))
+                    elif im.mode in ("I;16", "I;16B", "I;16L", "I"):
+                        a = np.asarray(im, dtype=np.float64)
+                        top = 65535.0 if a.max() > 255 else 255.0
+                        arr = np.clip(a / top, 0, 1)
+                    else:
+                        arr = np.asarray(im.convert("L"))
+            finally:
+                Image.MAX_IMAGE_PIXELS = old
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageError(path, f"picture is too large to open safely ({exc})") from None
+    except PermissionError:
+        raise ImageError(path, "permission denied") from None
+    except Image.UnidentifiedImageError:
+        raise ImageError(path, "not an image file (or a format Pillow cannot read)") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(path, f"image is truncated or corrupt ({exc})") from None
+    except MemoryError:
+        raise ImageError(path, "not enough memory to open this picture") from None
+    return to_grey(arr)
