@@ -18,6 +18,10 @@ from . import registry
 from .data import Split, to_float_images
 from .errors import TrainingError
 
+# Cross-entropy of a uniform guess over 10 classes is 2.3 nats; a running mean above this means the
+# optimiser has blown up even if the numbers are still finite (big learning rates do this).
+DIVERGED_LOSS = 1e3
+
 
 @dataclass
 class TrainConfig:
@@ -194,7 +198,7 @@ def _make_callback(state: dict, config: TrainConfig, x_val, y_val, on_progress, 
             k = state["batch_in_epoch"]
             mean_loss = float(logs["loss"])
             mean_acc = float(logs.get("accuracy", float("nan")))
-            if not math.isfinite(mean_loss) or not self._output_finite():
+            if not math.isfinite(mean_loss) or mean_loss > DIVERGED_LOSS or not self._output_finite():
                 self._fail(mean_loss)
                 return
             # Keras' logs hold the running mean over the epoch; the mean over the batches since the last
@@ -238,7 +242,12 @@ def _make_callback(state: dict, config: TrainConfig, x_val, y_val, on_progress, 
             return _weights_finite(self.model)
 
         def _fail(self, value):
-            what = f"the loss became {value}" if not math.isfinite(value) else "the weights became NaN or infinite"
+            if not math.isfinite(value):
+                what = f"the loss became {value}"
+            elif value > DIVERGED_LOSS:
+                what = f"the loss exploded to {value:.3g}"
+            else:
+                what = "the weights became NaN or infinite"
             state["failure"] = (
                 f"training stopped: {what} at epoch {state['epoch'] + 1}, batch "
                 f"{state['batch_in_epoch']}. The learning rate ({config.learning_rate:g}) is probably too high; "
@@ -252,7 +261,7 @@ def _make_callback(state: dict, config: TrainConfig, x_val, y_val, on_progress, 
             acc = float(logs.get("accuracy", float("nan")))
             if state["failure"] or state["stopped"]:
                 return  # no validation pass after a stop
-            if not math.isfinite(loss) or not self._output_finite():
+            if not math.isfinite(loss) or loss > DIVERGED_LOSS or not self._output_finite():
                 self._fail(loss)
                 return
             if self.model.stop_training and state["batch_in_epoch"] < state["steps"]:
