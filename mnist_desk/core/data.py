@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import math
 import struct
 import zipfile
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ def check_arrays(path: Path | str | None, images: np.ndarray, labels: np.ndarray
         raise DataError(path, f"{prefix}labels have shape {labels.shape}; expected (N,)")
     if len(images) != len(labels):
         raise DataError(path, f"{prefix}{len(images)} images but {len(labels)} labels")
-    if not (np.issubdtype(images.dtype, np.number) or images.dtype == bool):
+    if images.dtype.kind not in "biuf":  # not complex, timedelta (numpy counts both as numbers), strings...
         raise DataError(path, f"{prefix}images are of type {images.dtype}, not numbers")
     if np.issubdtype(images.dtype, np.floating):
         if not np.all(np.isfinite(images)):
@@ -99,10 +100,10 @@ def check_arrays(path: Path | str | None, images: np.ndarray, labels: np.ndarray
         if images.size and (int(images.min()) < 0 or int(images.max()) > 255):
             raise DataError(path, f"{prefix}pixel values outside 0-255 (min {images.min()}, max {images.max()})")
         images = images.astype(np.uint8)
-    if np.issubdtype(labels.dtype, np.floating):
+    if labels.dtype.kind == "f":
         if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
             raise DataError(path, f"{prefix}labels are not whole numbers")
-    elif not np.issubdtype(labels.dtype, np.integer):
+    elif labels.dtype.kind not in "iu":
         raise DataError(path, f"{prefix}labels are of type {labels.dtype}, not integers")
     if labels.size and (labels.min() < 0 or labels.max() > 9):
         bad = labels[(labels < 0) | (labels > 9)][0]
@@ -127,12 +128,15 @@ def load_npz(path: str | Path) -> Dataset:
         for info in infos:
             if info.file_size > MAX_NPZ_MEMBER_BYTES:
                 raise DataError(path, f"member {info.filename!r} would inflate to {info.file_size:,} bytes; refusing")
+            if info.compress_size > info.file_size + info.file_size // 100 + 1024:  # a stream longer than it claims
+                raise DataError(path, f"member {info.filename!r} holds more compressed data than its declared size; refusing")
         members = {Path(i.filename).stem: i for i in infos if i.filename.endswith(".npy")}
 
         def read(name: str) -> np.ndarray:
             try:
-                with zf.open(members[name]) as f:
-                    data = f.read(MAX_NPZ_MEMBER_BYTES + 1)
+                _check_npy_header(path, zf, members[name], name)
+                with zf.open(members[name]) as f:  # read(n) inflates up to n bytes: ask for no more than declared
+                    data = f.read(min(members[name].file_size, MAX_NPZ_MEMBER_BYTES) + 1)
                 if len(data) > MAX_NPZ_MEMBER_BYTES:
                     raise DataError(path, f"member {name!r} is too large")
                 return np.load(io.BytesIO(data), allow_pickle=False)
@@ -158,6 +162,24 @@ def load_npz(path: str | Path) -> Dataset:
     return Dataset(x_tr, y_tr, x_te, y_te, source=str(path))
 
 
+def _check_npy_header(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> None:
+    """Refuse a member whose .npy header claims more data than the member holds, before numpy allocates it."""
+    with zf.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+        else:
+            raise DataError(path, f"array {name!r} has an unsupported .npy format version {version}")
+        if dtype.hasobject:
+            raise DataError(path, f"array {name!r} holds pickled Python objects; refusing to load it")
+        n_bytes = math.prod(shape) * dtype.itemsize
+        room = info.file_size - f.tell()
+        if n_bytes > room:
+            raise DataError(path, f"array {name!r} claims shape {shape} ({n_bytes:,} bytes) but holds only {room:,} bytes")
+
+
 # ---------------------------------------------------------------------------------------- IDX
 def _open_maybe_gzip(path: Path):
     with open(path, "rb") as f:
@@ -167,7 +189,15 @@ def _open_maybe_gzip(path: Path):
 
 def _read_exact(f, n: int, path: Path, what: str) -> bytes:
     try:
-        data = f.read(n)
+        # In chunks: read(n) would allocate n bytes up front, whatever a forged header says n is.
+        chunks, got = [], 0
+        while got < n:
+            chunk = f.read(min(n - got, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        data = b"".join(chunks)
     except (OSError, EOFError, gzip.BadGzipFile, ValueError) as exc:  # zlib.error is an OSError subclass? no: handled below
         raise DataError(path, f"corrupt or truncated {what} ({exc})") from None
     except Exception as exc:  # noqa: BLE001 - zlib.error
@@ -248,7 +278,10 @@ def read_csv_digits(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(path, "not a text CSV file") from None
     except OSError as exc:
         raise DataError(path, f"cannot read ({exc.strerror or exc})") from None
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error as exc:
+        raise DataError(path, f"not a CSV of digits ({exc})") from None
     rows = [r for r in rows if r and any(c.strip() for c in r)]
     if rows and not _is_number(rows[0][0]):
         rows = rows[1:]  # header

@@ -202,7 +202,7 @@ def _resample(ink: np.ndarray, box: tuple[float, float, float, float], size: tup
     x0, y0, x1, y1 = box
     pad = int(math.ceil(max(0.0, -x0, -y0, x1 - w, y1 - h))) + 1
     src = np.pad(ink, pad) if pad else ink
-    img = Image.fromarray(src.astype(np.float32), mode="F")
+    img = Image.fromarray(np.ascontiguousarray(src, dtype=np.float32))
     shrinking = (x1 - x0) > size[0]
     filt = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
     out = img.resize(size, filt, box=(x0 + pad, y0 + pad, x1 + pad, y1 + pad))
@@ -283,7 +283,7 @@ def plain_resize(image: np.ndarray) -> np.ndarray:
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     if np.median(border) >= 0.5:
         grey = 1.0 - grey
-    img = Image.fromarray(grey.astype(np.float32), mode="F").resize((SIDE, SIDE), Image.Resampling.BOX)
+    img = Image.fromarray(np.ascontiguousarray(grey, dtype=np.float32)).resize((SIDE, SIDE), Image.Resampling.BOX)
     return np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)
 
 

@@ -215,6 +215,8 @@ def vet_model_archive(path: Path) -> dict:
         if (path / "saved_model.pb").exists():
             raise ModelFileError(path, "is a TensorFlow SavedModel; only .keras model files are accepted (SavedModels can run code)")
         raise ModelFileError(path, "is a folder, not a model file")
+    if path.suffix.lower() in (".h5", ".hdf5"):  # Keras picks its legacy HDF5 loader by this suffix, whatever the content
+        raise ModelFileError(path, "is a legacy HDF5 (.h5) model; only .keras files are accepted (legacy files can bypass Keras' safe mode)")
     with open(path, "rb") as f:
         head = f.read(8)
     if head.startswith(b"\x89HDF"):
@@ -235,6 +237,8 @@ def vet_model_archive(path: Path) -> dict:
                 raise ModelFileError(path, f"has a member with an unsafe path {n!r}; refusing")
             if n not in _EXPECTED_MEMBERS:
                 raise ModelFileError(path, f"has an unexpected member {n!r}; not a model saved by this app")
+            if info.compress_size > _max_compressed_size(info.file_size):
+                raise ModelFileError(path, f"member {n!r} holds more compressed data than its declared size; refusing (a zip bomb?)")
             total += info.file_size
             names.add(n)
         if total > MAX_ARCHIVE_BYTES:
@@ -254,8 +258,108 @@ def vet_model_archive(path: Path) -> dict:
             raise
         except Exception as exc:  # noqa: BLE001 - zip/CRC/JSON errors of a damaged file
             raise ModelFileError(path, f"is damaged or truncated ({type(exc).__name__}: {exc})") from None
-    check_config(config, path)
+        check_config(config, path)
+        weights_size = zf.getinfo("model.weights.h5").file_size
+        _check_declared_sizes(config, weights_size, path)
+        _check_weights_file(zf, weights_size, path)
     return config
+
+
+def _max_compressed_size(file_size: int) -> int:
+    """The most compressed bytes an honest zip member of ``file_size`` bytes needs (deflate's worst case, with room).
+
+    A member whose stream is longer declares a small size but inflates to much more: zipfile (and Keras,
+    reading it whole) would inflate far beyond the declared size before cutting it there.
+    """
+    return file_size + file_size // 100 + 1024
+
+
+# Weights Keras allocates when it builds a layer of these classes from its config (before reading the weights file).
+_WEIGHT_LAYERS = {"Dense", "Conv2D", "BatchNormalization"}
+_SIZE_SLACK_BYTES = 1 << 20
+
+
+def _config_int(value, what: str, path: Path | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
+        raise ModelFileError(path, f"model config has an invalid {what} ({value!r})")
+    return int(value)
+
+
+def _layer_weight_count(node: dict, path: Path | None) -> int:
+    """An upper bound on the weights Keras allocates to build this layer from its config."""
+    conf = node.get("config") if isinstance(node.get("config"), dict) else {}
+    name = conf.get("name", node.get("class_name"))
+    shape = (node.get("build_config") or {}).get("input_shape") if isinstance(node.get("build_config"), dict) else None
+    if not isinstance(shape, list) or not shape:
+        raise ModelFileError(path, f"layer {name!r} has no input shape in its config; not a model saved by this app")
+    dims = [1 if d is None else max(_config_int(d, "input shape", path), 1) for d in shape[1:]] or [1]
+    inputs = max(dims)  # whichever axis the layer reads (last, or channels first), it is at most this
+    cls = node.get("class_name")
+    if cls == "Dense":
+        units = _config_int(conf.get("units"), "number of units", path)
+        return (inputs + 1) * max(units, 1)
+    if cls == "Conv2D":
+        filters = _config_int(conf.get("filters"), "number of filters", path)
+        ks = conf.get("kernel_size")
+        ks = ks if isinstance(ks, list) else [ks, ks]
+        area = 1
+        for k in ks:
+            area *= max(_config_int(k, "kernel size", path), 1)
+        return (area * inputs + 1) * max(filters, 1)
+    return 4 * inputs  # BatchNormalization: gamma, beta, moving mean and variance
+
+
+def _check_declared_sizes(config: dict, weights_size: int, path: Path | None) -> None:
+    """Refuse a config whose layers would make Keras allocate far more weights than the weights file holds.
+
+    Keras builds every layer (allocating and initialising its weights) before it reads the weights file;
+    a forged ``units`` or input shape in a 50 KB file could otherwise ask for gigabytes or terabytes.
+    """
+    total = 0
+
+    def walk(node) -> None:
+        nonlocal total
+        if isinstance(node, dict):
+            if node.get("class_name") in _WEIGHT_LAYERS:
+                total += _layer_weight_count(node, path)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(config)
+    if 4 * total > weights_size + _SIZE_SLACK_BYTES:
+        raise ModelFileError(
+            path, f"model config declares {total:,} weights but its weights file holds only {weights_size:,} bytes; refusing"
+        )
+
+
+def _check_weights_file(zf: zipfile.ZipFile, weights_size: int, path: Path | None) -> None:
+    """Refuse a weights file whose datasets declare more data than the file holds (HDF5 shape bombs)."""
+    import io
+
+    import h5py
+
+    declared = 0
+
+    def visit(_name, obj) -> None:
+        nonlocal declared
+        if isinstance(obj, h5py.Dataset):
+            n = 1
+            for d in obj.shape or ():
+                n *= int(d)
+            declared += n * obj.dtype.itemsize
+
+    try:
+        with zf.open("model.weights.h5") as f:
+            raw = f.read(weights_size + 1)
+        with h5py.File(io.BytesIO(raw), "r") as h5:
+            h5.visititems(visit)
+    except Exception as exc:  # noqa: BLE001 - h5py raises many types for a damaged file
+        raise ModelFileError(path, f"has a damaged weights file ({type(exc).__name__}: {exc})") from None
+    if declared > weights_size + _SIZE_SLACK_BYTES:
+        raise ModelFileError(path, f"weights file declares {declared:,} bytes of weights but holds only {weights_size:,}; refusing")
 
 
 def check_config(config, path: Path | None = None) -> None:
@@ -266,6 +370,8 @@ def check_config(config, path: Path | None = None) -> None:
             cls = node.get("class_name")
             if cls is not None:
                 module = node.get("module")
+                if not isinstance(cls, str) or not isinstance(module, (str, type(None))):
+                    raise ModelFileError(path, f"model config is malformed (a class name or module at {where} is not text)")
                 if module is None:
                     if cls not in registry.ALLOWED_MARKERS:
                         raise ModelFileError(path, f"model uses {cls!r} (at {where}), which this app does not allow")

@@ -1,0 +1,118 @@
+"""Fuzz benchmark: thousands of damaged and forged files through every loader, then the hostile files.
+
+The same seeds and mutations as ``tests/fuzz`` (see ``tests/fuzz/harness.py``), but many more of
+them, drawn from a seeded random generator so every run fuzzes the same inputs. Every call runs in
+this process under a per-call time limit, with its memory measured. Prints::
+
+    fuzzed inputs: N, clean errors: N, crashes: 0, hangs: 0
+    ok loads: K, giant allocations: 0
+    hostile files: N, payloads run: 0
+
+``clean errors`` are the documented errors (DataError/ImageError, ModelFileError, EmptyDrawing);
+``ok loads`` inputs that still loaded as well-formed arrays or a model; ``crashes`` any other
+exception (or a malformed result); ``hangs`` calls past the time limit. Exits 1 if anything is
+not clean.
+
+Usage::
+
+    python benchmarks/fuzz.py                 # 2,400 inputs (160 per format) + the hostile files
+    python benchmarks/fuzz.py --per-target 40 --seed 7 --verbose
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import random
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("MNIST_DESK_HOME", tempfile.mkdtemp(prefix="mnist_desk_fuzz_home_"))
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from tests.fuzz import harness  # noqa: E402
+
+
+def fuzz(per_target: int, seed: int, verbose: bool, targets: list[str]) -> tuple[collections.Counter, list[str], dict]:
+    counts: collections.Counter = collections.Counter()
+    problems: list[str] = []
+    per_target_counts: dict[str, collections.Counter] = {}
+    warnings.simplefilter("ignore")  # Pillow warns about every corrupt EXIF block and TIFF tag it skips
+    slowest: dict[str, tuple[float, str]] = {}
+    with tempfile.TemporaryDirectory(prefix="mnist_desk_fuzz_") as tmp:
+        tmp = Path(tmp)
+        seeds = harness.Seeds.build(tmp)
+        fz = harness.Fuzzer(tmp / "cases", seeds)
+        fz.check_seeds()
+        for name in targets:
+            target = harness.TARGETS[name]
+            c = per_target_counts.setdefault(name, collections.Counter())
+            rng = random.Random(f"{seed}/{name}")  # each format's inputs do not depend on which others run
+            t0 = time.perf_counter()
+            for i in range(per_target):
+                kind = target.kinds[i % len(target.kinds)] if i < len(target.kinds) else rng.choice(target.kinds)
+                case_seed = rng.randrange(2**32)
+                out = fz.run(target, kind, case_seed)
+                counts[out.kind] += 1
+                c[out.kind] += 1
+                if out.seconds > slowest.get(name, (0.0, ""))[0]:
+                    slowest[name] = (out.seconds, f"{kind}/seed={case_seed}")
+                if out.bad:
+                    problems.append(harness.describe(name, kind, case_seed, out))
+                    if verbose:
+                        print("  !!", problems[-1], flush=True)
+            if verbose:
+                worst = slowest.get(name, (0.0, "-"))
+                print(f"{name:15s} {dict(c)} in {time.perf_counter() - t0:.1f} s (slowest call {worst[0]:.2f} s: {worst[1]})", flush=True)
+    return counts, problems, per_target_counts
+
+
+def hostile(verbose: bool) -> tuple[int, int, list[str]]:
+    from tests import hostile_builders as hb
+
+    with tempfile.TemporaryDirectory(prefix="mnist_desk_hostile_") as tmp:
+        results = hb.check_all(hb.build_all(Path(tmp)))
+    problems = [f"{r.name}: {r.problem}" for r in results if r.problem]
+    if verbose:
+        for r in results:
+            print(f"  hostile {r.name:28s} refused={r.refused} payload_ran={r.payload_ran} {r.seconds:.2f} s  {r.message[:110]}")
+    return len(results), sum(r.payload_ran for r in results), problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--per-target", type=int, default=160, help="inputs per format (15 formats; default 160 = 2,400 inputs)")
+    ap.add_argument("--seed", type=int, default=2024)
+    ap.add_argument("--target", action="append", choices=list(harness.TARGETS), help="only these formats")
+    ap.add_argument("--no-hostile", action="store_true")
+    ap.add_argument("--verbose", "-v", action="store_true")
+    args = ap.parse_args(argv)
+
+    t0 = time.perf_counter()
+    counts, problems, _ = fuzz(args.per_target, args.seed, args.verbose, args.target or list(harness.TARGETS))
+    total = sum(counts.values())
+    for p in problems:
+        print("PROBLEM", p)
+    print(f"fuzzed inputs: {total}, clean errors: {counts['clean']}, crashes: {counts['crash']}, hangs: {counts['hang']}")
+    print(f"ok loads: {counts['ok']}, giant allocations: {counts['alloc']}")
+    bad = counts["crash"] + counts["hang"] + counts["alloc"]
+    if not args.no_hostile:
+        n, ran, hproblems = hostile(args.verbose)
+        for p in hproblems:
+            print("PROBLEM", p)
+        print(f"hostile files: {n}, payloads run: {ran}")
+        bad += len(hproblems)
+    print(f"({time.perf_counter() - t0:.0f} s)")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
