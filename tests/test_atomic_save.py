@@ -159,3 +159,21 @@ def test_temporaries_left_by_a_kill_are_not_listed_as_models(home):
     (folder / ".mine.tmp-abc123.keras").write_bytes(b"PK\x03\x04 half a model")  # what kill -9 mid-save leaves
     names = [m.name for m in store.list_models(include_shipped=False)]
     assert names == ["mine"]
+
+
+def test_stale_temp_files_from_a_killed_save_are_cleaned(tmp_path):
+    import os
+    import time
+
+    from mnist_desk.core.store import remove_stale_temp_files
+
+    old = tmp_path / ".model.tmp-abc123.keras"
+    new = tmp_path / ".other.tmp-def456.keras"
+    keep = tmp_path / "model.keras"
+    for p in (old, new, keep):
+        p.write_bytes(b"x")
+    past = time.time() - 7200
+    os.utime(old, (past, past))
+    os.utime(keep, (past, past))
+    assert remove_stale_temp_files(tmp_path) == 1
+    assert not old.exists() and new.exists() and keep.exists()

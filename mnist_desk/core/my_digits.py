@@ -15,7 +15,7 @@ import numpy as np
 from .data import check_arrays
 from .errors import DataError, StoreError
 from .paths import user_data_dir
-from .store import atomic_write
+from .store import atomic_write, remove_stale_temp_files
 
 DRAWING_SIDE = 280
 
@@ -46,6 +46,7 @@ class MyDigits:
     def load(cls, path: Path | None = None) -> "MyDigits":
         """Load the set (an empty one if there is no file yet). A damaged file raises DataError and is left as is."""
         path = Path(path) if path is not None else default_path()
+        remove_stale_temp_files(path.parent)
         if not path.exists():
             return cls(path)
         try:

@@ -175,12 +175,32 @@ def _model_files(folder: Path) -> list[Path]:
     return [p for p in folder.glob("*.keras") if not p.name.startswith(".")]
 
 
+def remove_stale_temp_files(folder: Path, older_than_s: float = 3600.0) -> int:
+    """Delete ``.NAME.tmp-*`` files that a killed save left behind (never the target files themselves).
+
+    Only files older than ``older_than_s`` go, so a save in progress in another process is left alone.
+    """
+    import time
+
+    removed = 0
+    now = time.time()
+    for p in Path(folder).glob(".*.tmp-*"):
+        try:
+            if p.is_file() and now - p.stat().st_mtime > older_than_s:
+                p.unlink()
+                removed += 1
+        except OSError:
+            pass  # another process removed or renamed it first
+    return removed
+
+
 def list_models(include_shipped: bool = True) -> list[StoredModel]:
     """Shipped models first (the default ``cnn`` leading), then the user's, newest first."""
     out: list[StoredModel] = []
     if include_shipped and SHIPPED_MODELS_DIR.is_dir():
         shipped = sorted(_model_files(SHIPPED_MODELS_DIR), key=lambda p: (p.stem != DEFAULT_MODEL, p.stem))
         out += [StoredModel(p.stem, p, read_metadata(p), True) for p in shipped]
+    remove_stale_temp_files(user_models_dir())
     user = sorted(_model_files(user_models_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
     out += [StoredModel(p.stem, p, read_metadata(p), False) for p in user]
     return out
