@@ -141,7 +141,7 @@ def cmd_train(args, parser) -> int:
     split = data.split_validation(ds.x_train, ds.y_train, config.val_size)
     if args.limit:
         split = data.Split(split.x_train[: args.limit], split.y_train[: args.limit], split.x_val, split.y_val)
-    drawn = args.drawn_style if args.drawn_style is not None else (20_000 if config.arch == "cnn" and args.data is None else 0)
+    drawn = args.drawn_style if args.drawn_style is not None else (50_000 if config.arch == "cnn" and args.data is None else 0)
     if drawn:
         from .core.augment import drawn_style_images
 

@@ -206,11 +206,11 @@ ARCHITECTURES: dict[str, Architecture] = {
             "Two blocks of two 3x3 convs with batch norm, then a dense layer with dropout. The shipped default.",
             (
                 Param("width", 32, "int", "filters in the first block (the second has twice as many)", minimum=4, maximum=256),
-                Param("dense", 128, "int", "units of the dense layer", minimum=8, maximum=4096),
-                Param("dropout", 0.3, "float", "dropout before the output", minimum=0.0, maximum=0.95),
+                Param("dense", 256, "int", "units of the dense layer", minimum=8, maximum=4096),
+                Param("dropout", 0.4, "float", "dropout before the output", minimum=0.0, maximum=0.95),
             ),
             build_cnn,
-            {"optimizer": "adam", "learning_rate": 0.003, "batch_size": 128, "epochs": 8, "lr_schedule": "onecycle", "augment": True},
+            {"optimizer": "adam", "learning_rate": 0.002, "batch_size": 128, "epochs": 6, "lr_schedule": "cosine", "augment": True},
         ),
     )
 }
@@ -243,7 +243,7 @@ PRESETS: dict[str, Preset] = {
                {"optimizer": "adagrad", "learning_rate": 0.05, "batch_size": 10, "epochs": 2}),
         Preset("lenet5-sgd", "LeNet-5, SGD 0.01 (seed 003)", "lenet5", {}, {"optimizer": "sgd", "learning_rate": 0.01, "batch_size": 100, "epochs": 10}),
         Preset("lenet5-adam", "LeNet-5, Adam 0.001 (seed 003)", "lenet5", {}, {"optimizer": "adam", "learning_rate": 0.001, "batch_size": 128, "epochs": 10}),
-        Preset("cnn", "Convnet, one-cycle Adam + augmentation (default)", "cnn", {}, dict(ARCHITECTURES["cnn"].training_defaults)),
+        Preset("cnn", "Convnet, cosine Adam + augmentation (default)", "cnn", {}, dict(ARCHITECTURES["cnn"].training_defaults)),
     )
 }
 

@@ -1,34 +1,43 @@
-"""Widgets shared by the Inspect sub-views: the tile grid, the job slot with its progress line, the gallery."""
+"""What every Inspect sub-view shares: cache keys, the job slot with its progress line, the view base class."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QObject, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QListView,
-    QListWidget,
-    QListWidgetItem,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from ..tasks import Task
 from .figures import save_figure
-from .panels import Panel, mosaic
 
 log = logging.getLogger(__name__)
+
+
+class LRU(OrderedDict):
+    """A dict that keeps only its ``size`` most recently used entries (caches per drawing grow with every stroke)."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def __getitem__(self, key):
+        value = super().__getitem__(key)
+        self.move_to_end(key)
+        return value
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def __setitem__(self, key, value) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
 
 
 def model_key(m) -> tuple[str, int]:
@@ -43,143 +52,6 @@ def image_key(x: np.ndarray | None) -> str | None:
     if x is None:
         return None
     return hashlib.sha1(np.ascontiguousarray(x, np.float32).tobytes()).hexdigest()[:16]
-
-
-def digit_qimage(x: np.ndarray, side: int = 56) -> QImage:
-    """A 28x28 digit (uint8 or [0,1] floats, white ink on black) as a greyscale image ``side`` pixels wide."""
-    a = np.asarray(x, np.float32)
-    if a.max() > 1.0:
-        a = a / 255.0
-    g = np.ascontiguousarray((np.clip(a, 0, 1) * 255).astype(np.uint8))
-    img = QImage(g.data, g.shape[1], g.shape[0], g.shape[1], QImage.Format.Format_Grayscale8).copy()
-    return img.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
-
-
-# ------------------------------------------------------------------------------ tile grid
-class MosaicView(QWidget):
-    """A Panel drawn as one image in a zoomable, pannable pyqtgraph view; hover names the tile under the pointer."""
-
-    tileHovered = Signal(int)
-    tileClicked = Signal(int)
-
-    MAX_CAPTIONS = 120  # more tiles than this: no captions (hover tells), so 1500 units stay fast
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.panel: Panel | None = None
-        self.mosaic = None
-        self.glw = pg.GraphicsLayoutWidget()
-        self.glw.setBackground("w")
-        self.vb = self.glw.addViewBox(row=0, col=0)
-        self.vb.setAspectLocked(True)
-        self.vb.invertY(True)
-        self.vb.setMenuEnabled(False)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.vb.addItem(self.image)
-        self.bar: pg.ColorBarItem | None = None
-        self._texts: list[pg.TextItem] = []
-        self.title = QLabel()
-        self.title.setStyleSheet("font-weight: bold")
-        self.hover = QLabel(" ")
-        self.hover.setStyleSheet("color: #444")
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.title)
-        lay.addWidget(self.glw, 1)
-        lay.addWidget(self.hover)
-        self.glw.scene().sigMouseMoved.connect(self._on_move)
-        self.glw.scene().sigMouseClicked.connect(self._on_click)
-
-    @property
-    def tile_count(self) -> int:
-        return 0 if self.panel is None else len(self.panel.tiles)
-
-    def set_panel(self, panel: Panel | None) -> None:
-        self.panel = panel
-        for t in self._texts:
-            self.vb.removeItem(t)
-        self._texts = []
-        if self.bar is not None:
-            self.glw.removeItem(self.bar)
-            self.bar = None
-        if panel is None or not panel.tiles:
-            self.mosaic = None
-            self.image.clear()
-            self.title.setText("" if panel is None else panel.title)
-            self.hover.setText(panel.note if panel is not None and panel.note else " ")
-            return
-        self.title.setText(panel.title)
-        self.mosaic = m = mosaic(panel)
-        self.image.setImage(m.rgb, autoLevels=False, levels=(0, 255))
-        if m.caption and len(panel.tiles) <= self.MAX_CAPTIONS:
-            for t, (oy, ox) in zip(panel.tiles, m.origins):
-                if t.title:
-                    txt = pg.TextItem(t.title, color=(30, 30, 30), anchor=(0.5, 1.0))
-                    txt.setPos(ox + m.cell[1] / 2, oy - 1)
-                    self.vb.addItem(txt)
-                    self._texts.append(txt)
-        if panel.colourbar is not None:
-            cb = panel.colourbar
-            self.bar = pg.ColorBarItem(values=(cb.vmin, cb.vmax), colorMap=pg.colormap.get(cb.cmap, source="matplotlib"),
-                                       interactive=False, width=14, label=cb.label or None, colorMapMenu=False)
-            self.glw.addItem(self.bar, row=0, col=1)
-        self.vb.autoRange(padding=0.01)
-        self.hover.setText(panel.note or f"{len(panel.tiles)} images; point at one for its values (wheel zooms, drag pans)")
-
-    def tile_at_scene(self, scene_pos) -> int | None:
-        if self.mosaic is None:
-            return None
-        p = self.vb.mapSceneToView(scene_pos)
-        return self.mosaic.tile_at(p.x(), p.y())
-
-    def _on_move(self, scene_pos) -> None:
-        i = self.tile_at_scene(scene_pos)
-        if i is None or self.panel is None:
-            return
-        t = self.panel.tiles[i]
-        text = t.info or t.title or f"tile {i}"
-        self.hover.setText(text)
-        self.glw.setToolTip(text)
-        self.tileHovered.emit(i)
-
-    def _on_click(self, ev) -> None:
-        i = self.tile_at_scene(ev.scenePos())
-        if i is not None:
-            self.tileClicked.emit(i)
-
-
-# ------------------------------------------------------------------------------ gallery
-class Gallery(QListWidget):
-    """Digits as icons with captions; ``picked(index)`` carries the item's data (a test-set index)."""
-
-    picked = Signal(int)
-
-    def __init__(self, side: int = 56, parent=None):
-        super().__init__(parent)
-        self.side = side
-        self.setViewMode(QListView.ViewMode.IconMode)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
-        self.setMovement(QListView.Movement.Static)
-        self.setIconSize(QSize(side, side))
-        self.setGridSize(QSize(side + 34, side + 34))
-        self.setUniformItemSizes(True)
-        self.setWordWrap(True)
-        self.setSpacing(2)
-        self.itemClicked.connect(lambda it: self.picked.emit(int(it.data(Qt.ItemDataRole.UserRole))))
-
-    def set_items(self, images, captions: list[str], indices, tips: list[str] | None = None) -> None:
-        self.setUpdatesEnabled(False)
-        self.clear()
-        for k, (img, cap, idx) in enumerate(zip(images, captions, indices)):
-            it = QListWidgetItem(QIcon(QPixmap.fromImage(digit_qimage(img, self.side))), cap)
-            it.setData(Qt.ItemDataRole.UserRole, int(idx))
-            if tips is not None:
-                it.setToolTip(tips[k])
-            self.addItem(it)
-        self.setUpdatesEnabled(True)
-
-    def indices(self) -> list[int]:
-        return [int(self.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(self.count())]
 
 
 # ------------------------------------------------------------------------------ background jobs
@@ -295,7 +167,7 @@ class JobSlot(QObject):
     def _on_finished(self, gen: int, on_result, result) -> None:
         if gen != self._generation:
             return
-        self.status.idle(self, "")
+        self.status.idle(self, " ")
         try:
             on_result(result)
         except Exception as exc:  # noqa: BLE001 - a display bug must not kill the view; it is logged and shown
@@ -391,9 +263,11 @@ class InspectView(QWidget):
             self.message.emit("Nothing to export yet")
             return
         name = f"{self.title.lower().replace(' ', '_')}.png"
-        path, _ = QFileDialog.getSaveFileName(self, f"Export {self.title}", name, "PNG image (*.png);;SVG drawing (*.svg)")
+        path, chosen = QFileDialog.getSaveFileName(self, f"Export {self.title}", name, "PNG image (*.png);;SVG drawing (*.svg)")
         if not path:
             return
+        if Path(path).suffix.lower() not in (".png", ".svg"):
+            path += ".svg" if "svg" in chosen.lower() else ".png"
         try:
             self.export(path)
             self.message.emit(f"Saved {path}")

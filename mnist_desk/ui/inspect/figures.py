@@ -14,8 +14,9 @@ from matplotlib.figure import Figure
 
 from .panels import CLASS_COLOURS, HEAT, Panel, mosaic
 
-WIDTH_IN = 8.0
-DPI = 150
+# Sizes are whole multiples of 1/DPI inch, exact in binary, so a PNG is exactly pixel_size(fig).
+DPI = 128
+WIDTH_IN = 1200 / DPI  # 1200 px
 _TITLE_IN = 0.35
 _BAR_IN = 0.9  # room at the right of a panel for its colour bar
 
@@ -31,6 +32,11 @@ def save_figure(fig: Figure, path: str | Path) -> Path:
     FigureCanvasAgg(fig)
     fig.savefig(path, format=fmt, dpi=DPI)
     return path
+
+
+def new_figure(height_in: float) -> Figure:
+    """A WIDTH_IN-wide Figure whose height is rounded to whole pixels."""
+    return Figure(figsize=(WIDTH_IN, max(1, round(height_in * DPI)) / DPI), dpi=DPI)
 
 
 def pixel_size(fig: Figure) -> tuple[int, int]:
@@ -50,7 +56,7 @@ def panels_figure(panels: list[Panel], title: str = "") -> Figure:
     heights = [img_w * m.rgb.shape[0] / m.rgb.shape[1] + _TITLE_IN for m in mos]
     top = _TITLE_IN if title else 0.0
     fig_h = top + sum(heights) + 0.1
-    fig = Figure(figsize=(WIDTH_IN, fig_h), dpi=DPI)
+    fig = new_figure(fig_h)
     if title:
         fig.text(0.5, 1 - 0.5 * top / fig_h, title, ha="center", va="center", fontsize=12, weight="bold")
     y = fig_h - top
@@ -79,6 +85,28 @@ def panels_figure(panels: list[Panel], title: str = "") -> Figure:
     return fig
 
 
+def _panel_strip(fig: Figure, panel: Panel, bottom_in: float, height_in: float) -> None:
+    """A panel's mosaic as a strip ``height_in`` tall at ``bottom_in`` (inches), captions included."""
+    fh = fig.get_size_inches()[1]
+    m = mosaic(panel)
+    nw = min(WIDTH_IN - 0.4, height_in * m.rgb.shape[1] / m.rgb.shape[0])
+    nh = nw * m.rgb.shape[0] / m.rgb.shape[1]
+    ax = fig.add_axes((0.2 / WIDTH_IN, bottom_in / fh, nw / WIDTH_IN, nh / fh))
+    ax.imshow(m.rgb, interpolation="nearest", aspect="auto")
+    ax.set_axis_off()
+    ax.set_title(panel.title, fontsize=9, loc="left")
+    pt_per_px = nw * 72 / m.rgb.shape[1]
+    for t, (oy, ox) in zip(panel.tiles, m.origins):
+        if t.title:
+            ax.text(ox + m.cell[1] / 2, oy - m.caption * 0.15, t.title, ha="center", va="bottom",
+                    fontsize=max(3.0, min(8.0, m.caption * pt_per_px * 0.65)))
+
+
+def _strip_height(panel: Panel, max_h: float) -> float:
+    m = mosaic(panel)
+    return min(max_h, (WIDTH_IN - 0.4) * m.rgb.shape[0] / m.rgb.shape[1])
+
+
 # ------------------------------------------------------------------------------ confusion matrix
 def confusion_colours(matrix: np.ndarray) -> tuple[np.ndarray, float]:
     """Values coloured in the heat map: log(1 + count), so single errors show beside ~1000 hits; and its max."""
@@ -86,11 +114,16 @@ def confusion_colours(matrix: np.ndarray) -> tuple[np.ndarray, float]:
     return v, float(v.max()) or 1.0
 
 
-def confusion_figure(matrix: np.ndarray, title: str = "", selected: tuple[int, int] | None = None) -> Figure:
+def confusion_figure(matrix: np.ndarray, title: str = "", selected: tuple[int, int] | None = None,
+                     gallery: Panel | None = None) -> Figure:
     v, vmax = confusion_colours(matrix)
-    fig = Figure(figsize=(WIDTH_IN, WIDTH_IN * 0.85), dpi=DPI)
-    ax = fig.add_axes((0.1, 0.1, 0.72, 0.8))
-    ax.imshow(v, cmap=HEAT, vmin=0, vmax=vmax, interpolation="nearest")
+    side = WIDTH_IN * 0.8
+    strip = _strip_height(gallery, 4.0) if gallery is not None else 0.0
+    extra = strip + 0.5 if gallery is not None else 0.0
+    fig_h = side + extra
+    fig = new_figure(fig_h)
+    ax = fig.add_axes((0.12, (extra + 0.6) / fig_h, 0.72, (side - 1.0) / fig_h))
+    ax.imshow(v, cmap=HEAT, vmin=0, vmax=vmax, interpolation="nearest", aspect="equal")
     for i in range(matrix.shape[0]):
         for j in range(matrix.shape[1]):
             n = int(matrix[i, j])
@@ -100,45 +133,39 @@ def confusion_figure(matrix: np.ndarray, title: str = "", selected: tuple[int, i
         from matplotlib.patches import Rectangle
 
         i, j = selected
-        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=(0.85, 0.1, 0.1), linewidth=2))
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor=(0.86, 0.12, 0.12), linewidth=2.5))
     ax.set_xticks(range(10))
     ax.set_yticks(range(10))
     ax.set_xlabel("predicted")
     ax.set_ylabel("true label")
     ax.set_title(title, fontsize=10)
+    if gallery is not None:
+        _panel_strip(fig, gallery, 0.15, strip)
     return fig
 
 
 # ------------------------------------------------------------------------------ hidden features
 def scatter_figure(xy: np.ndarray, labels: np.ndarray, title: str = "", drawing_xy: np.ndarray | None = None,
                    drawing_label: str = "your drawing", neighbours: Panel | None = None) -> Figure:
-    h = WIDTH_IN * 0.8
-    fig = Figure(figsize=(WIDTH_IN, h + (1.6 if neighbours is not None else 0)), dpi=DPI)
-    fh = fig.get_size_inches()[1]
-    bottom = (1.6 if neighbours is not None else 0.0) + 0.5
-    ax = fig.add_axes((0.08, bottom / fh, 0.7, (h - 0.9) / fh))
+    h = WIDTH_IN * 0.75
+    strip = _strip_height(neighbours, 1.4) if neighbours is not None else 0.0
+    extra = strip + 0.5 if neighbours is not None else 0.0
+    fig_h = h + extra
+    fig = new_figure(fig_h)
+    ax = fig.add_axes((0.08, (extra + 0.45) / fig_h, 0.74, (h - 0.85) / fig_h))
     for d in range(10):
         pts = xy[labels == d]
         ax.scatter(pts[:, 0], pts[:, 1], s=6, color=_colour(d), label=str(d), linewidths=0)
     if drawing_xy is not None:
-        ax.scatter([drawing_xy[0]], [drawing_xy[1]], marker="*", s=260, color="black", edgecolors="white", linewidths=1.0,
+        ax.scatter([drawing_xy[0]], [drawing_xy[1]], marker="*", s=300, color="black", edgecolors="white", linewidths=1.0,
                    label=drawing_label, zorder=5)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, markerscale=2, frameon=False)
+    leg = ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    for k, handle in enumerate(leg.legend_handles):
+        handle.set_sizes([120 if k == 10 else 30])
     ax.set_title(title, fontsize=10)
     ax.tick_params(labelsize=7)
     if neighbours is not None:
-        m = mosaic(neighbours)
-        nh = 1.2
-        nw = min(WIDTH_IN - 0.4, nh * m.rgb.shape[1] / m.rgb.shape[0])
-        nax = fig.add_axes((0.08, 0.15 / fh, nw / WIDTH_IN, nh / fh))
-        nax.imshow(m.rgb, interpolation="nearest", aspect="auto")
-        nax.set_axis_off()
-        nax.set_title(neighbours.title, fontsize=9, loc="left")
-        pt_per_px = nw * 72 / m.rgb.shape[1]
-        for t, (oy, ox) in zip(neighbours.tiles, m.origins):
-            if t.title:
-                nax.text(ox + m.cell[1] / 2, oy - m.caption * 0.15, t.title, ha="center", va="bottom",
-                         fontsize=max(4.0, min(8.0, m.caption * pt_per_px * 0.65)))
+        _panel_strip(fig, neighbours, 0.15, strip)
     return fig
 
 
@@ -150,7 +177,7 @@ def summary_figure(rows: list[dict], meta_lines: list[str], history: dict, title
     curves = [k for k in ("loss", "accuracy") if history.get(k)]
     curve_h = 2.4 if curves else 0.0
     fig_h = 0.5 + table_h + meta_h + curve_h
-    fig = Figure(figsize=(WIDTH_IN, fig_h), dpi=DPI)
+    fig = new_figure(fig_h)
     fig.text(0.5, 1 - 0.25 / fig_h, title, ha="center", va="center", fontsize=12, weight="bold")
     tax = fig.add_axes((0.03, (fig_h - 0.5 - table_h) / fig_h, 0.94, table_h / fig_h))
     tax.set_axis_off()

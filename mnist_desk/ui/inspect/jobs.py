@@ -7,6 +7,7 @@ views never run the same Keras model at once and the two CPU cores are not overs
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 
@@ -130,13 +131,23 @@ def features(hub, m, layer: str, n: int, should_stop=None, on_progress=None) -> 
     return Features(layer, n, test, ds.y_test[:n].copy(), train, ds)
 
 
+def numeric_threads() -> int:
+    """Threads for BLAS/OpenMP in a projection job: all cores but one, which stays free for the window."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
 def project(feats: Features, method: str, should_stop=None, on_progress=None) -> Projection:
-    if method == "PCA":
-        pca, xy = ins.pca_2d(feats.test)
-        return Projection(method, xy.astype(np.float32), pca)
-    if method == "t-SNE":
+    from threadpoolctl import threadpool_limits
+
+    if method not in ("PCA", "t-SNE"):
+        raise ValueError(f"unknown projection {method!r}")
+    # On two cores, scikit-learn's OpenMP and BLAS threads would otherwise take both and starve the GUI
+    # thread (and t-SNE runs no faster: its threads spin against each other and everything else).
+    with threadpool_limits(limits=numeric_threads()):
+        if method == "PCA":
+            pca, xy = ins.pca_2d(feats.test)
+            return Projection(method, xy.astype(np.float32), pca)
         return Projection(method, ins.tsne_2d(feats.test, on_progress=on_progress, should_stop=should_stop), None)
-    raise ValueError(f"unknown projection {method!r}")
 
 
 def features_and_projection(hub, m, layer: str, n: int, method: str, cached: Features | None,

@@ -1,0 +1,182 @@
+"""Weights: the first layer as images (linear: 10 class templates; dense: one image per unit; conv: kernels),
+and for the current drawing the first conv layer's feature maps or the linear model's pixel contributions."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout
+
+from ...core.inspection import FirstLayerWeights
+from . import jobs
+from .common import LRU, InspectView, image_key, model_key
+from .mosaic_view import MosaicView
+from .figures import panels_figure
+from .panels import DIVERGING, GREY, ColourBar, Panel, Tile, grid_columns, mosaic, range_info, symmetric_limit
+
+KIND_TITLES = {"linear": "class templates (the rows of the only weight matrix)",
+               "dense": "hidden units, each unit's 784 input weights as a 28x28 image", "conv": "convolution kernels"}
+
+
+def weights_panel(w: FirstLayerWeights, shared: bool) -> Panel:
+    n = len(w.images)
+    lim = symmetric_limit([w.images])
+    tiles = []
+    for k, img in enumerate(w.images):
+        own = symmetric_limit([img])
+        s = lim if shared else own
+        name = {"linear": "class", "dense": "unit", "conv": "kernel"}[w.kind]
+        info = range_info(f"{name} {k}", img)
+        if w.biases is not None:
+            info += f", bias {float(w.biases[k]):+.4g}"
+        if not shared:
+            info += f" (colours: ±{own:.3g})"
+        tiles.append(Tile(img, str(k) if n <= 120 else "", DIVERGING, -s, s, info))
+    columns = 5 if w.kind == "linear" else grid_columns(n, 1.5)
+    bar = ColourBar(DIVERGING, -lim, lim, "weight") if shared else None
+    note = "" if shared else "each image on its own colour scale, centred at zero"
+    return Panel(f"{w.layer_name}: {n} {KIND_TITLES[w.kind]}", tiles, columns, bar, note)
+
+
+def contributions_panel(w: FirstLayerWeights, x: np.ndarray) -> Panel:
+    contrib = w.images * x[None]
+    lim = symmetric_limit([contrib])
+    logits = contrib.reshape(10, -1).sum(axis=1) + (w.biases if w.biases is not None else 0.0)
+    tiles = [Tile(x, "input", GREY, 0.0, 1.0, "the drawing as the model sees it", (0, 0))]
+    for k in range(10):
+        tiles.append(Tile(contrib[k], f"{k}: {logits[k]:+.1f}", DIVERGING, -lim, lim,
+                          range_info(f"class {k} template x input", contrib[k]) + f"; sum + bias = logit {logits[k]:+.3f}",
+                          (k // 5, 1 + k % 5)))
+    return Panel("Your drawing: template x input per class (the sums plus biases are the logits)", tiles, 6,
+                 ColourBar(DIVERGING, -lim, lim, "contribution"))
+
+
+def feature_maps_panel(name: str, maps: np.ndarray, x: np.ndarray) -> Panel:
+    lim = symmetric_limit([maps])
+    tiles = [Tile(x, "input", GREY, 0.0, 1.0, "the drawing as the model sees it")]
+    for k, fm in enumerate(maps):
+        tiles.append(Tile(fm, str(k) if len(maps) <= 120 else "", DIVERGING, -lim, lim, range_info(f"feature map {k}", fm)))
+    return Panel(f"Your drawing: the {len(maps)} feature maps of {name}", tiles, grid_columns(len(tiles), 1.5),
+                 ColourBar(DIVERGING, -lim, lim, "activation"))
+
+
+def weights_job(hub, m):
+    """Worker: the weights, and both grids (shared and per-image colour scales) ready to show."""
+    w = jobs.weights(hub, m)
+    grids = {}
+    for shared in (True, False):
+        p = weights_panel(w, shared)
+        grids[shared] = (p, mosaic(p))
+    return w, grids
+
+
+def feature_maps_job(hub, m, x):
+    name, maps = jobs.feature_maps(hub, m, x)
+    p = feature_maps_panel(name, maps, x)
+    return p, mosaic(p)
+
+
+class WeightsView(InspectView):
+    title = "Weights"
+
+    def __init__(self, hub, parent=None):
+        super().__init__(hub, parent)
+        self.weights_job = self.slot("weights")
+        self.maps_job = self.slot("feature-maps")
+        self._weights: dict = {}  # model key -> (FirstLayerWeights, {shared: (panel, mosaic)})
+        self._maps = LRU(32)  # (model key, image key) -> (panel, mosaic)
+        self._shown: tuple | None = None
+        self.weights_grid = MosaicView()
+        self.drawing_grid = MosaicView()
+        self.shared_box = QCheckBox("One colour scale for all images")
+        self.shared_box.setToolTip("On: every image uses the same limits, so strengths compare across units.\n"
+                                   "Off: each image is scaled to its own largest |weight| (hover shows the range).")
+        self.shared_box.toggled.connect(lambda _on: self._show_weights(force=True))
+        self._shared_by_kind: dict[str, bool] = {"linear": True, "conv": True, "dense": False}
+        self.info = QLabel(" ")
+        top = QHBoxLayout()
+        top.addWidget(self.info, 1)
+        top.addWidget(self.shared_box)
+        top.addWidget(self.export_button)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.weights_grid)
+        split.addWidget(self.drawing_grid)
+        split.setSizes([600, 400])
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(split, 1)
+        lay.addWidget(self.status)
+
+    @property
+    def current_weights(self) -> FirstLayerWeights | None:
+        got = None if self.model is None else self._weights.get(model_key(self.model))
+        return None if got is None else got[0]
+
+    def refresh(self) -> None:
+        if self.model is None:
+            self.weights_grid.set_panel(None)
+            self.drawing_grid.set_panel(None)
+            self.info.setText("No model")
+            return
+        key = model_key(self.model)
+        if key not in self._weights:
+            m = self.model
+            self.weights_job.run(weights_job, self.hub, m, on_result=lambda w: self._got_weights(key, w),
+                                 text=f"Reading the weights of {m.name}…")
+            return
+        self._show_weights()
+        self._show_drawing()
+
+    def _got_weights(self, key, w) -> None:
+        self._weights[key] = w
+        self.refresh()
+
+    def _show_weights(self, force: bool = False) -> None:
+        w = self.current_weights
+        if w is None:
+            return
+        key = model_key(self.model)
+        if self._shown is None or self._shown[0] != key:
+            self.shared_box.blockSignals(True)
+            self.shared_box.setChecked(self._shared_by_kind[w.kind])
+            self.shared_box.blockSignals(False)
+        else:
+            self._shared_by_kind[w.kind] = self.shared_box.isChecked()
+        shown = (key, self.shared_box.isChecked())
+        if shown == self._shown and not force:
+            return
+        self._shown = shown
+        self.weights_grid.set_panel(*self._weights[key][1][self.shared_box.isChecked()])
+        self.info.setText(f"{self.model.name}: first layer {w.layer_name} ({w.kind}), {len(w.images)} images")
+
+    def _show_drawing(self) -> None:
+        w = self.current_weights
+        if w is None:
+            return
+        # dense layers have nothing per drawing to show here: their weights get the whole width
+        self.drawing_grid.setVisible(w.kind != "dense")
+        if self.drawing is None:
+            self.drawing_grid.set_panel(Panel("Your drawing", [], 1, note="Draw a digit to see how the first layer responds"))
+            return
+        x = self.drawing.reshape(28, 28)
+        if w.kind == "linear":
+            self.drawing_grid.set_panel(contributions_panel(w, x))
+        elif w.kind == "conv":
+            k = (model_key(self.model), image_key(x))
+            if k in self._maps:
+                self.drawing_grid.set_panel(*self._maps[k])
+            else:
+                self.maps_job.run(feature_maps_job, self.hub, self.model, x, on_result=lambda r: self._got_maps(k, r),
+                                  text="Computing the feature maps of your drawing…")
+        else:
+            self.drawing_grid.set_panel(None)
+
+    def _got_maps(self, k, result) -> None:
+        self._maps[k] = result
+        self._show_drawing()
+
+    def figure(self):
+        panels = [p for p in (self.weights_grid.panel, self.drawing_grid.panel) if p is not None and p.tiles]
+        if not panels:
+            return None
+        return panels_figure(panels, f"{self.model.name}: first layer")

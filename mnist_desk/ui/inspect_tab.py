@@ -1,0 +1,112 @@
+"""The Inspect view: weights, gradients, errors, hidden features and a summary of the current model.
+
+Only the visible sub-view computes; every slow step runs in a worker (:mod:`.inspect.jobs` through a
+:class:`~mnist_desk.ui.tasks.Task`) with a progress line, and results are cached per model (and per
+drawing where the drawing matters), so switching back and forth recomputes nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+
+from .inspect.errors_view import ErrorsView
+from .inspect.features_view import FeaturesView
+from .inspect.gradients_view import GradientsView
+from .inspect.summary_view import SummaryView
+from .inspect.weights_view import WeightsView
+
+
+class InspectTab(QWidget):
+    message = Signal(str)
+
+    def __init__(self, hub, draw_tab, parent=None):
+        super().__init__(parent)
+        self.hub = hub
+        self.draw_tab = draw_tab
+        self.weights = WeightsView(hub)
+        self.gradients = GradientsView(hub)
+        self.errors = ErrorsView(hub)
+        self.features = FeaturesView(hub)
+        self.summary = SummaryView(hub)
+        self.views = [self.weights, self.gradients, self.errors, self.features, self.summary]
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for v in self.views:
+            self.tabs.addTab(v, v.title)
+            v.message.connect(self.message)
+        self.header = QLabel("No model yet")
+        self.header.setStyleSheet("font-weight: bold")
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.header)
+        lay.addWidget(self.tabs, 1)
+        self._loading_test_image = False
+        self._active: object | None = None
+        self.tabs.currentChanged.connect(lambda _i: self._update_active())
+        hub.currentChanged.connect(self.set_model)
+        if draw_tab is not None:
+            draw_tab.drawingFinished.connect(self.set_drawing)
+        self.errors.imagePicked.connect(self.load_test_image)
+        if hub.current is not None:
+            self.set_model(hub.current)
+        if draw_tab is not None and draw_tab.current_input is not None:
+            self.set_drawing(draw_tab.current_input)
+
+    # ------------------------------------------------------------------ what is shown
+    def set_model(self, m) -> None:
+        self.header.setText(f"Model: {m.label}" if m is not None else "No model yet")
+        for v in self.views:
+            v.set_model(m)
+
+    def set_drawing(self, x) -> None:
+        for v in self.views:
+            if v is self.gradients and self._loading_test_image:
+                continue  # the gradient view shows the test image itself, not its redrawn copy
+            v.set_drawing(x)
+
+    def load_test_image(self, index: int, image: np.ndarray) -> None:
+        """An image picked in a gallery: into the canvas (as a drawing) and into the gradient view."""
+        if self.draw_tab is not None:
+            self._loading_test_image = True
+            try:
+                self.draw_tab.canvas.set_mnist_image(image)
+            finally:
+                self._loading_test_image = False
+        self.gradients.show_test_image(index)
+        self.tabs.setCurrentWidget(self.gradients)
+        self.message.emit(f"Test image #{index} loaded into the canvas and the gradient view")
+
+    def show_view(self, name: str) -> None:
+        """Switch to a sub-view by title (tests, benchmarks)."""
+        for v in self.views:
+            if v.title.lower().startswith(name.lower()) or type(v).__name__.lower().startswith(name.lower()):
+                self.tabs.setCurrentWidget(v)
+                return
+        raise KeyError(name)
+
+    # ------------------------------------------------------------------ laziness
+    def _update_active(self) -> None:
+        current = self.tabs.currentWidget() if self.isVisible() else None
+        if current is self._active:
+            return
+        if self._active is not None:
+            self._active.deactivate()
+        self._active = current
+        if current is not None:
+            current.activate()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._update_active()
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self._update_active()
+
+    def busy(self) -> bool:
+        return any(v.busy() for v in self.views)
+
+    def shutdown(self) -> None:
+        for v in self.views:
+            v.shutdown()
