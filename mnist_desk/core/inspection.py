@@ -6,6 +6,8 @@ a ``probabilities`` softmax) and images as uint8 (N,28,28) or float (N,28,28) in
 
 from __future__ import annotations
 
+import os
+import weakref
 from dataclasses import dataclass
 from typing import Callable
 
@@ -84,10 +86,22 @@ def default_hidden_layer(model) -> str:
     return before[-1] if before else registry.LOGITS_LAYER
 
 
+# Sub-models are rebuilt only when the model changes: building one costs more than using it.
+_SUB_MODELS: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
+
+
+def _cached(model, key, build):
+    per_model = _SUB_MODELS.setdefault(model, {})
+    if key not in per_model:
+        per_model[key] = build()
+    return per_model[key]
+
+
 def sub_model(model, layer_name: str):
     import keras
 
-    return keras.Model(model.inputs, model.get_layer(layer_name).output)
+    # model.input (one tensor, not a list) keeps Keras from warning that the input structure differs
+    return _cached(model, ("layer", layer_name), lambda: keras.Model(model.input, model.get_layer(layer_name).output))
 
 
 def layer_activations(model, layer_name: str, images: np.ndarray, batch_size: int = 512,
@@ -135,11 +149,12 @@ class InputGradients:
 def _logits_model(model):
     import keras
 
-    return keras.Model(model.inputs, [model.get_layer(registry.LOGITS_LAYER).output, model.outputs[0]])
+    return _cached(model, "logits+probabilities",
+                   lambda: keras.Model(model.input, [model.get_layer(registry.LOGITS_LAYER).output, model.output]))
 
 
 def input_gradients(model, image: np.ndarray, target: str = "probabilities", smoothgrad_samples: int = 0,
-                    noise: float = 0.15, seed: int = 0, _cache: dict | None = None) -> InputGradients:
+                    noise: float = 0.15, seed: int = 0) -> InputGradients:
     """Gradients of all 10 class outputs w.r.t. the 28x28 input, via tf.GradientTape (one Jacobian call).
 
     ``target="logits"`` differentiates the pre-softmax scores: they do not saturate, so the images have
@@ -240,9 +255,22 @@ def tsne_2d(features: np.ndarray, seed: int = 0, perplexity: float = 30.0, total
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
+    from threadpoolctl import threadpool_limits
+
     n = len(features)
     if n < 5:
         raise ValueError("t-SNE needs at least 5 points")
+    # Leave one core to the window: with every core busy, t-SNE's OpenMP threads fight the GUI thread
+    # (measured 4-5x slower on 2 cores, with UI stalls).
+    with threadpool_limits(limits=max(1, (os.cpu_count() or 2) - 1)):
+        return _tsne_chunks(features, seed, perplexity, total_iter, chunk_iter, on_progress, should_stop)
+
+
+def _tsne_chunks(features, seed, perplexity, total_iter, chunk_iter, on_progress, should_stop) -> np.ndarray:
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+
+    n = len(features)
     perplexity = min(perplexity, (n - 1) / 3)
     feats = features.astype(np.float32)
     if feats.shape[1] > 50:  # the usual PCA-to-50 step: same neighbourhoods, much faster
