@@ -8,6 +8,8 @@ import math
 import numpy as np
 import pytest
 
+from mnist_desk.core import registry
+
 from mnist_desk.core.errors import TrainingError
 from mnist_desk.core.training import Progress, TrainConfig, evaluate, predict_probabilities, train
 
@@ -209,8 +211,9 @@ def test_bad_hyperparameter_and_empty_data(small_split):
 
 def test_for_arch_uses_the_architecture_defaults():
     c = TrainConfig.for_arch("cnn", epochs=1, learning_rate=None)
-    assert c.arch == "cnn" and c.epochs == 1 and c.lr_schedule == "onecycle" and c.augment is True
-    assert c.learning_rate == pytest.approx(0.003)
+    defaults = registry.ARCHITECTURES["cnn"].training_defaults
+    assert c.arch == "cnn" and c.epochs == 1 and c.augment is True
+    assert c.lr_schedule == defaults["lr_schedule"] and c.learning_rate == pytest.approx(defaults["learning_rate"])
     c.validate()
 
 
