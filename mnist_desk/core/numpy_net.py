@@ -47,13 +47,42 @@ def _act(name: str, x: np.ndarray) -> np.ndarray:
 
 
 def _conv2d(x: np.ndarray, kernel: np.ndarray, bias, padding: str) -> np.ndarray:
-    kh, kw = kernel.shape[:2]
+    kh, kw, c, f = kernel.shape
     if padding == "same":
         ph, pw = kh - 1, kw - 1
         x = np.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))  # (N, H', W', C, kh, kw)
-    out = np.tensordot(win, kernel, axes=([4, 5, 3], [0, 1, 2]))  # (N, H', W', F)
+    n, h2, w2 = win.shape[:3]
+    # im2col: one contiguous (N*H'*W', kh*kw*C) matrix and a single matmul
+    cols = np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3)).reshape(n * h2 * w2, kh * kw * c)
+    out = (cols @ kernel.reshape(kh * kw * c, f)).reshape(n, h2, w2, f)
     return out + bias if bias is not None else out
+
+
+def _fold_batch_norm(layers: list[_Layer]) -> list[_Layer]:
+    """Merge each BatchNormalization into the Conv2D/Dense right before it (inference is affine).
+
+    w' = w * gamma / sqrt(var + eps), b' = (b - mean) * gamma / sqrt(var + eps) + beta: the same
+    outputs with one pass less over every feature map.
+    """
+    out: list[_Layer] = []
+    for layer in layers:
+        prev = out[-1] if out else None
+        if (layer.kind == "BatchNormalization" and prev is not None and prev.kind in ("Conv2D", "Dense")
+                and prev.config.get("activation") in (None, "linear")):
+            c = layer.config
+            w = list(layer.weights)
+            gamma = w.pop(0) if c.get("scale", True) else 1.0
+            beta = w.pop(0) if c.get("center", True) else 0.0
+            mean, var = w
+            k = (gamma / np.sqrt(var + c.get("epsilon", 1e-3))).astype(np.float32)
+            kernel = prev.weights[0] * k
+            bias = prev.weights[1] if prev.config.get("use_bias", True) else np.zeros_like(mean)
+            conf = dict(prev.config, use_bias=True)
+            out[-1] = _Layer(prev.kind, prev.name, conf, [kernel.astype(np.float32), ((bias - mean) * k + beta).astype(np.float32)])
+            continue
+        out.append(layer)
+    return out
 
 
 def _maxpool(x: np.ndarray, size: int) -> np.ndarray:
@@ -66,7 +95,7 @@ class NumpyNet:
     """The forward pass of one of our models. ``predict(x)`` takes (N,28,28[,1]) floats in [0,1]."""
 
     def __init__(self, layers: list[_Layer], name: str = "model"):
-        self.layers = layers
+        self.layers = _fold_batch_norm(layers)
         self.name = name
 
     # -------------------------------------------------------------------- construction
@@ -148,7 +177,7 @@ class NumpyNet:
                 x = (x - mean) / np.sqrt(var + eps) * gamma + beta
             elif k == "Activation":
                 x = _act(c.get("activation"), x)
-            elif k == "MaxPooling2D":
+            elif k == "MaxPooling2D":  # noqa: SIM114
                 ps = c.get("pool_size", (2, 2))
                 x = _maxpool(x, int(ps[0] if isinstance(ps, (list, tuple)) else ps))
             elif k == "Flatten":
