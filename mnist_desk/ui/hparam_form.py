@@ -1,4 +1,6 @@
-"""A form generated from an architecture's registry Params: one widget per hyperparameter.
+"""The Train view's form: data, architecture with its registry Params, training settings, presets.
+
+``HParamForm`` is generated from an architecture's registry Params: one widget per hyperparameter.
 
 int -> QSpinBox, float -> QLineEdit (so 1e-4 and 0.3 both read naturally), ints -> QLineEdit ("512, 512"),
 choice -> QComboBox, bool -> QCheckBox. ``values()`` parses every field with ``Param.parse`` and raises
@@ -7,17 +9,36 @@ ValueError with the parameter's own message when one is wrong.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..core import registry
+from .train_job import format_value
+
+SHIPPED_DATA = "MNIST (shipped with the app)"
 
 
-def format_value(value) -> str:
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+
+
+def _combo() -> QComboBox:
+    """A combo box whose width follows the form, not its longest item (preset titles are long)."""
+    c = QComboBox()
+    c.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    c.setMinimumContentsLength(8)
+    return c
 
 
 class HParamForm(QWidget):
@@ -56,7 +77,7 @@ class HParamForm(QWidget):
             w.setRange(int(p.minimum) if p.minimum is not None else 0, int(p.maximum) if p.maximum is not None else 1_000_000)
             return w
         if p.kind == "choice":
-            w = QComboBox()
+            w = _combo()
             w.addItems(list(p.choices))
             return w
         if p.kind == "bool":
@@ -103,3 +124,174 @@ class HParamForm(QWidget):
                 msg = str(exc)
                 raise ValueError(msg if msg.startswith(name) else f"{name}: {msg}") from None
         return out
+
+
+class TrainForm(QWidget):
+    """Data, model and training settings; ``config_from_form()`` turns them into a TrainConfig."""
+
+    message = Signal(str)
+    defaultNameChanged = Signal(str)  # the name a run gets when the user typed none (arch or preset)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.default_name = "cnn"
+        v = QVBoxLayout(self)
+        v.setContentsMargins(4, 4, 4, 4)
+        v.addWidget(self._build_data_box())
+        v.addWidget(self._build_model_box())
+        v.addWidget(self._build_training_box())
+        v.addStretch(1)
+
+    def _build_data_box(self) -> QGroupBox:
+        box = QGroupBox("Data")
+        f = QFormLayout(box)
+        self.data_edit = QLineEdit()
+        self.data_edit.setPlaceholderText(SHIPPED_DATA)
+        self.data_edit.setToolTip("A Keras .npz, a CSV (label + 784 pixels) or a folder of MNIST IDX files; "
+                                  "empty for the MNIST copy shipped with the app")
+        row = QHBoxLayout()
+        for text, slot in (("File…", self._choose_data_file), ("Folder…", self._choose_data_folder),
+                           ("MNIST", lambda: self.data_edit.clear())):
+            b = QPushButton(text)
+            b.setAutoDefault(False)
+            b.clicked.connect(slot)
+            row.addWidget(b)
+        f.addRow("Source", self.data_edit)
+        f.addRow("", row)
+        self.my_digits_box = QCheckBox("Add my digits to the training set")
+        self.my_digits_box.setToolTip("The digits you labelled in the Draw view")
+        f.addRow(self.my_digits_box)
+        self.limit_spin = QSpinBox()
+        self.limit_spin.setRange(0, 2_000_000)
+        self.limit_spin.setSingleStep(1000)
+        self.limit_spin.setSpecialValueText("all")
+        self.limit_spin.setToolTip("Use only the first N training images (quick runs); 'all' uses every one")
+        f.addRow("Training images", self.limit_spin)
+        self.val_spin = QSpinBox()
+        self.val_spin.setRange(0, 100_000)
+        self.val_spin.setSingleStep(1000)
+        self.val_spin.setValue(10_000)
+        self.val_spin.setToolTip("The last N training images are held out for validation")
+        f.addRow("Validation size", self.val_spin)
+        return box
+
+    def _build_model_box(self) -> QGroupBox:
+        box = QGroupBox("Model")
+        v = QVBoxLayout(box)
+        self.preset_combo = _combo()
+        self.preset_combo.addItem("Presets: the seeds' models…", None)
+        for p in registry.PRESETS.values():
+            self.preset_combo.addItem(p.title, p.name)
+        self.preset_combo.setToolTip("Fill the whole form with a seed notebook's model and settings")
+        self.preset_combo.activated.connect(lambda i: self.apply_preset(self.preset_combo.itemData(i)) if self.preset_combo.itemData(i) else None)
+        v.addWidget(self.preset_combo)
+        self.arch_combo = _combo()
+        for a in registry.ARCHITECTURES.values():
+            self.arch_combo.addItem(a.title, a.name)
+        self.arch_combo.activated.connect(lambda i: self.apply_arch(self.arch_combo.itemData(i)))
+        v.addWidget(self.arch_combo)
+        self.arch_help = QLabel()
+        self.arch_help.setWordWrap(True)
+        self.arch_help.setStyleSheet("color: #555")
+        v.addWidget(self.arch_help)
+        self.hparam_form = HParamForm()
+        v.addWidget(self.hparam_form)
+        return box
+
+    def _build_training_box(self) -> QGroupBox:
+        box = QGroupBox("Training")
+        f = QFormLayout(box)
+        self.optimizer_combo = _combo()
+        self.optimizer_combo.addItems(list(registry.OPTIMIZERS))
+        self.optimizer_combo.currentTextChanged.connect(self._update_momentum_enabled)
+        self.lr_edit = QLineEdit()
+        self.lr_edit.setToolTip("e.g. 0.001 or 1e-3")
+        self.momentum_edit = QLineEdit("0")
+        self.momentum_edit.setToolTip("SGD and RMSprop momentum")
+        self.schedule_combo = _combo()
+        self.schedule_combo.addItems(list(registry.LR_SCHEDULES))
+        self.schedule_combo.setToolTip("constant; onecycle (warm up, then cosine down); cosine decay")
+        self.batch_spin = QSpinBox()
+        self.batch_spin.setRange(1, 65_536)
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(1, 10_000)
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, 2**31 - 1)
+        self.augment_box = QCheckBox("Augment (small rotations, zooms, shifts)")
+        for label, w in (("Optimizer", self.optimizer_combo), ("Learning rate", self.lr_edit), ("Momentum", self.momentum_edit),
+                         ("Schedule", self.schedule_combo), ("Batch size", self.batch_spin), ("Epochs", self.epochs_spin),
+                         ("Seed", self.seed_spin)):
+            f.addRow(label, w)
+        f.addRow(self.augment_box)
+        return box
+
+    # ------------------------------------------------------------------ form
+    def _update_momentum_enabled(self, opt: str) -> None:
+        self.momentum_edit.setEnabled(opt in ("sgd", "rmsprop"))
+
+    def _set_training_fields(self, t: dict) -> None:
+        self.optimizer_combo.setCurrentText(t.get("optimizer", "adam"))
+        self.lr_edit.setText(format_value(float(t.get("learning_rate", 1e-3))))
+        self.momentum_edit.setText(format_value(float(t.get("momentum", 0.0))))
+        self.schedule_combo.setCurrentText(t.get("lr_schedule", "constant"))
+        self.batch_spin.setValue(int(t.get("batch_size", 128)))
+        self.epochs_spin.setValue(int(t.get("epochs", 5)))
+        self.augment_box.setChecked(bool(t.get("augment", False)))
+        self._update_momentum_enabled(self.optimizer_combo.currentText())
+
+    def _set_default_name(self, name: str) -> None:
+        self.default_name = name
+        self.defaultNameChanged.emit(name)
+
+    def apply_arch(self, arch: str, hparams: dict | None = None, training: dict | None = None) -> None:
+        a = registry.get_architecture(arch)
+        self.arch_combo.setCurrentIndex(self.arch_combo.findData(arch))
+        self.arch_help.setText(a.description)
+        self.hparam_form.set_arch(arch, hparams)
+        base = {"lr_schedule": "constant", "augment": False, "momentum": 0.0}
+        self._set_training_fields({**base, **(a.training_defaults if training is None else training)})
+        self._set_default_name(arch)
+
+    def apply_preset(self, name: str) -> None:
+        """Fill the form with one of the seeds' models and settings (one click in the preset list)."""
+        p = registry.PRESETS[name]
+        self.apply_arch(p.arch, p.hparams, dict(p.training))
+        self._set_default_name(p.name)
+        self.preset_combo.setCurrentIndex(self.preset_combo.findData(name))
+        self.message.emit(f"Preset: {p.title}")
+
+    def config_from_form(self):
+        """A TrainConfig from the form; ValueError with a readable message when a field is wrong."""
+        from ..core.training import TrainConfig
+
+        arch = self.arch_combo.currentData()
+        hparams = self.hparam_form.values()
+        try:
+            lr = float(self.lr_edit.text())
+        except ValueError:
+            raise ValueError(f"learning rate: {self.lr_edit.text()!r} is not a number") from None
+        try:
+            momentum = float(self.momentum_edit.text() or 0)
+        except ValueError:
+            raise ValueError(f"momentum: {self.momentum_edit.text()!r} is not a number") from None
+        return TrainConfig(
+            arch=arch, hparams=hparams, optimizer=self.optimizer_combo.currentText(), learning_rate=lr, momentum=momentum,
+            batch_size=self.batch_spin.value(), epochs=self.epochs_spin.value(), seed=self.seed_spin.value(),
+            val_size=self.val_spin.value(), lr_schedule=self.schedule_combo.currentText(), augment=self.augment_box.isChecked(),
+        )
+
+    def _choose_data_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "MNIST-like data", "", "Digit data (*.npz *.csv *.gz *ubyte);;All files (*)")
+        if path:
+            self.data_edit.setText(path)
+
+    def _choose_data_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Folder of MNIST IDX (or train/test CSV) files")
+        if path:
+            self.data_edit.setText(path)
+
+    def data_path(self) -> str | None:
+        return self.data_edit.text().strip() or None
+
+    def limit(self) -> int | None:
+        return self.limit_spin.value() or None

@@ -1,0 +1,471 @@
+"""The Train view: pick data, architecture and hyperparameters, train in a worker thread while curves grow.
+
+``run_training`` is a plain function (data loading, ``core.training.train``, test evaluation, the numpy
+snapshot for the canvas and the atomic save all happen in the worker thread that calls it); the view
+runs it in a :class:`~mnist_desk.ui.tasks.Task` and only appends progress reports to numpy buffers,
+which a ~30 Hz timer draws. Stop ends training within one batch and keeps the model (Save stores it).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core import registry, store
+from ..core.errors import MnistDeskError
+from .curves import LiveCurves, RunRecord, export_figure
+from .hparam_form import TrainForm, format_value
+from .tasks import Task
+from .train_job import (  # noqa: F401 - run_training and RunOutcome are this view's public job API
+    RunOutcome,
+    confusion_summary,
+    confusion_text,
+    describe_training,
+    fmt_seconds,
+    pct,
+    run_training,
+    save_outcome,
+)
+
+log = logging.getLogger(__name__)
+HISTORY_COLUMNS = ("run", "architecture", "epochs", "time", "val acc", "test acc", "status", "hyperparameters", "training")
+
+
+# ---------------------------------------------------------------------------- the view
+class TrainTab(QWidget):
+    message = Signal(str)
+    # After a run's thread has ended (Start is enabled again): its RunOutcome, or None when it could not
+    # run (bad data file...; the message is shown). For tests and benchmarks.
+    runFinished = Signal(object)
+
+    def __init__(self, hub, draw_tab=None, parent=None):
+        super().__init__(parent)
+        self.hub = hub
+        self.draw_tab = draw_tab
+        self.task: Task | None = None
+        self._save_task: Task | None = None
+        self._abort = threading.Event()
+        self._closing = False
+        self._last_progress = None
+        self._progress_shown = None
+        self._bar_set_at = 0.0
+        self.last_outcome: RunOutcome | None = None
+        self.runs: list[RunRecord] = []
+        self._run_name, self._run_limit = "cnn", None
+        self._batch_seconds: list[float] = []  # elapsed time of each batch report of the run going
+        self._outcome_of_run: RunOutcome | None = None
+        self._last_record: RunRecord | None = None
+        self._build()
+        self.form.apply_arch("cnn")
+        self._load_saved_runs()
+
+    # ------------------------------------------------------------------ layout
+    def _build(self) -> None:
+        self.form = TrainForm()
+        self.form.message.connect(self.message)
+        # the fields tests and benchmarks set directly
+        self.limit_spin, self.val_spin, self.data_edit = self.form.limit_spin, self.form.val_spin, self.form.data_edit
+        self.my_digits_box = self.form.my_digits_box
+        scroll = QScrollArea()
+        scroll.setWidget(self.form)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # wide enough for the form (no horizontal scrolling), not wider
+        width = self.form.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 2 * scroll.frameWidth()
+        scroll.setMinimumWidth(width)
+        scroll.setMaximumWidth(width + 40)
+
+        # run controls, always visible under the form
+        self.name_edit = QLineEdit()
+        self.name_edit.setToolTip("Name of the model in your store (made unique if taken)")
+        self.form.defaultNameChanged.connect(self.name_edit.setPlaceholderText)
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Train in the background; the canvas keeps working")
+        self.start_button.clicked.connect(lambda: self.start())
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current batch and keep the model as it is")
+        self.stop_button.setEnabled(False)
+        self.stop_button.clicked.connect(self.stop)
+        self.save_button = QPushButton("Save model")
+        self.save_button.setToolTip("Save a stopped run's model to your store (finished runs are saved at once)")
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(self.save_last)
+        run_box = QGroupBox("Run")
+        rl = QVBoxLayout(run_box)
+        nrow = QHBoxLayout()
+        nrow.addWidget(QLabel("Name"))
+        nrow.addWidget(self.name_edit, 1)
+        rl.addLayout(nrow)
+        brow = QHBoxLayout()
+        for b in (self.start_button, self.stop_button, self.save_button):
+            brow.addWidget(b)
+        rl.addLayout(brow)
+
+        left = QVBoxLayout()
+        left.addWidget(scroll, 1)
+        left.addWidget(run_box)
+
+        # progress, curves, results, history
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 100)
+        self.progress_bar.setTextVisible(True)
+        self.progress_bar.setFormat("idle")
+        self.stats_label = QLabel("Choose data and a model, then Start.")
+        # its text changes ten times a second: its size hint must not re-lay the window each time
+        self.stats_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.curves = LiveCurves()
+        self.curves.timer.timeout.connect(self._tick_status)
+        self.x_axis_combo = QComboBox()
+        self.x_axis_combo.addItems(["epochs", "seconds"])
+        self.x_axis_combo.setToolTip("Plot against epochs or training time (compare optimizers by time)")
+        self.x_axis_combo.currentTextChanged.connect(self.curves.set_x_axis)
+        export = QPushButton("Export curves…")
+        export.setToolTip("Save the shown runs' curves as a PNG or SVG figure (matplotlib)")
+        export.clicked.connect(self._export_dialog)
+        top = QHBoxLayout()
+        self.progress_bar.setFixedWidth(180)
+        top.addWidget(self.progress_bar)
+        top.addWidget(self.stats_label, 1)
+        curves_panel = QWidget()
+        cv = QVBoxLayout(curves_panel)
+        cv.setContentsMargins(0, 0, 0, 0)
+        cv.addLayout(top)
+        cv.addWidget(self.curves, 1)
+
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.history_table = QTableWidget(0, len(HISTORY_COLUMNS))
+        self.history_table.setHorizontalHeaderLabels(list(HISTORY_COLUMNS))
+        self.history_table.verticalHeader().setVisible(False)
+        self.history_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.history_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.history_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.history_table.setToolTip("Select two or more runs (Ctrl/Shift+click) to overlay their curves")
+        hh = self.history_table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # the long texts last, from a fixed start width (the full text is in the tooltip)
+        hh.setSectionResizeMode(HISTORY_COLUMNS.index("hyperparameters"), QHeaderView.ResizeMode.Interactive)
+        self.history_table.setColumnWidth(HISTORY_COLUMNS.index("hyperparameters"), 180)
+        hh.setStretchLastSection(True)
+        self.history_table.itemSelectionChanged.connect(self._on_history_selection)
+        bottom = QWidget()
+        bv = QVBoxLayout(bottom)
+        bv.setContentsMargins(0, 0, 0, 0)
+        bv.addWidget(self.result_label)
+        hl = QLabel("Run history: select runs to overlay their curves")
+        hl.setStyleSheet("font-weight: bold")
+        hrow = QHBoxLayout()
+        hrow.addWidget(hl, 1)
+        hrow.addWidget(QLabel("x axis"))
+        hrow.addWidget(self.x_axis_combo)
+        hrow.addWidget(export)
+        bv.addLayout(hrow)
+        bv.addWidget(self.history_table, 1)
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(curves_panel)
+        split.addWidget(bottom)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setSizes([440, 280])
+
+        lay = QHBoxLayout(self)
+        lay.addLayout(left, 0)
+        lay.addWidget(split, 1)
+
+    # ------------------------------------------------------------------ running
+    def is_running(self) -> bool:
+        return self.task is not None and self.task.is_running()
+
+    def start(self, config=None) -> bool:
+        """Start a run with ``config`` (default: the form). False, with a message, if it cannot start."""
+        if self.is_running():
+            self._say("A run is already going: stop it first.", error=True)
+            return False
+        if self._closing:
+            return False
+        try:
+            config = config if config is not None else self.form.config_from_form()
+            config.validate()
+        except (ValueError, MnistDeskError) as exc:
+            self._say(f"Cannot start: {exc}", error=True)
+            return False
+        name = self.name_edit.text().strip() or self.form.default_name
+        my_path = getattr(getattr(self.draw_tab, "digits", None), "path", None)
+        use_mine = self.my_digits_box.isChecked()
+        self._abort = threading.Event()
+        task = Task(run_training, config, self.form.data_path(), use_mine, self.form.limit(),
+                    name="train", save_name=name, my_digits_path=my_path, abort=self._abort)
+        task.progress.connect(self._on_progress)
+        task.finished.connect(self._on_finished)
+        task.failed.connect(self._on_failed)
+        task.done.connect(lambda t=task: self._on_done(t))
+        self.task = task
+        self._run_config, self._run_name, self._run_limit = config, name, self.form.limit()
+        self._batch_seconds = []
+        self._last_progress = self._progress_shown = self._outcome_of_run = None
+        self.curves.reset()
+        self.curves.start()
+        self.curves.set_live_visible(True)
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.save_button.setEnabled(False)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("starting…")
+        self.stats_label.setText("Loading data and building the model…")
+        self._say(f"Training {name} ({config.arch})…")
+        task.start()
+        self._on_history_selection()  # overlays stay, recoloured around the live run
+        return True
+
+    def stop(self) -> None:
+        """End the run after the current batch; the model is kept as it is."""
+        if self.is_running():
+            self.task.cancel()
+            self.stop_button.setEnabled(False)
+            self.progress_bar.setFormat("stopping…")
+            self._say("Stopping after this batch…")
+
+    def _on_progress(self, p) -> None:
+        self.curves.add_progress(p)
+        if p.kind == "batch":
+            self._batch_seconds.append(p.elapsed_s)
+        self._last_progress = p
+
+    def _tick_status(self) -> None:
+        p = self._last_progress
+        if p is None or p is self._progress_shown:
+            return
+        self._progress_shown = p
+        value = int(p.fraction_done * 100)
+        now = time.monotonic()
+        # setValue repaints at once (a few ms): only when the percentage changes, at most twice a second
+        if value != self.progress_bar.value() and now - self._bar_set_at >= 0.5:
+            self._bar_set_at = now
+            self.progress_bar.setValue(value)
+        text = f"{value}% · epoch {p.epoch + 1}/{p.epochs}"
+        if text != self.progress_bar.format():
+            self.progress_bar.setFormat(text)
+        val = f" · val acc {p.val_accuracy * 100:.2f}%" if p.val_accuracy is not None else ""
+        self.stats_label.setText(f"batch {p.batch}/{p.batches_per_epoch} · loss {p.epoch_loss:.4f} · acc {p.epoch_accuracy * 100:.2f}%{val} · "
+                                 f"{p.samples_per_s:,.0f} img/s · ETA {fmt_seconds(p.eta_s)}")
+
+    def _on_finished(self, out: RunOutcome) -> None:
+        if self._closing:
+            return
+        self.curves.stop()
+        self._tick_status()
+        self.last_outcome = out
+        r = out.result
+        if out.failure:
+            self._say(out.failure, error=True)
+            self.progress_bar.setFormat("failed")
+            status = "diverged"
+        else:
+            parts = []
+            if r.stopped:
+                parts.append(f"Stopped by you after {r.batches_done} batches ({r.epochs_done} full epochs).")
+            else:
+                self.progress_bar.setValue(100)
+            parts.append(f"Test accuracy {pct(out.test_accuracy)}" if out.test_accuracy is not None else "No test set in this data.")
+            if out.confusion is not None:
+                parts.append(confusion_summary(out.confusion) + ".")
+                self.result_label.setToolTip(f"<pre>{confusion_text(out.confusion)}</pre>")
+            if out.stored is not None:
+                parts.append(f"Saved as “{out.stored.name}”; it is now the Draw view's model.")
+                self.hub.add_in_memory(out.stored, out.net)
+            else:
+                parts.append("Not saved yet: press Save model to keep it.")
+                self.save_button.setEnabled(True)
+            self.progress_bar.setFormat("stopped" if r.stopped else "done")
+            self.result_label.setStyleSheet("")
+            self.result_label.setText(" ".join(parts))
+            self.message.emit(parts[-1] if out.stored is not None else parts[0])
+            status = "stopped" if r.stopped else "finished"
+        self._last_record = self._record_from(out, status)
+        self._add_run(self._last_record)
+        self._outcome_of_run = out
+
+    def _on_failed(self, message: str, details: str) -> None:
+        if self._closing:
+            return
+        self.curves.stop()
+        self.progress_bar.setFormat("failed")
+        self._say(f"Training failed: {message}", error=True)
+
+    def _on_done(self, task: Task) -> None:
+        if self.task is task:
+            self.task = None
+        if not self._closing:
+            self.curves.stop()
+            self.start_button.setEnabled(True)
+            self.stop_button.setEnabled(False)
+            out, self._outcome_of_run = self._outcome_of_run, None
+            self.runFinished.emit(out)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        if error:
+            self.result_label.setStyleSheet("color: #b00020; font-weight: bold")
+            self.result_label.setText(text)
+        self.message.emit(text)
+
+    # ------------------------------------------------------------------ saving a stopped run
+    def save_last(self) -> bool:
+        out = self.last_outcome
+        if out is None or out.failure or out.stored is not None or out.metadata is None:
+            return False
+        if self._save_task is not None and self._save_task.is_running():
+            return False
+        name = self.name_edit.text().strip() or self._run_name
+        task = Task(save_outcome, out, name, name="save-model")
+        self.save_button.setEnabled(False)
+        rec = self._last_record
+
+        def saved(m):
+            if self._closing:
+                return
+            self.hub.add_in_memory(m, out.net)
+            if rec is not None and rec.path is None:
+                rec.path, rec.label, rec.status = str(m.path), m.name, "stopped, saved"
+            self._refresh_table()
+            self._say(f"Saved as “{m.name}”; it is now the Draw view's model.")
+
+        def failed(msg, _details):
+            self.save_button.setEnabled(True)
+            self._say(f"Could not save: {msg}", error=True)
+
+        task.finished.connect(saved)
+        task.failed.connect(failed)
+        self._save_task = task
+        task.start()
+        return True
+
+    # ------------------------------------------------------------------ history
+    def _record_from(self, out: RunOutcome, status: str) -> RunRecord:
+        r = out.result
+        training = {k: v for k, v in r.config.to_dict().items() if k not in ("arch", "hparams")}
+        training.update(limit=self._run_limit, my_digits=out.n_my_digits)
+        hist = r.history
+        return RunRecord(
+            label=out.stored.name if out.stored else self._run_name, arch=r.config.arch,
+            hparams=registry.get_architecture(r.config.arch).resolve(r.config.hparams), training=training,
+            history=hist, seconds=r.seconds, epochs_done=r.epochs_done, steps_per_epoch=out.steps_per_epoch,
+            val_accuracy=next((v for v in reversed(hist.get("val_accuracy", [])) if v is not None), None),
+            test_accuracy=out.test_accuracy, status=status, path=str(out.stored.path) if out.stored else None,
+            batch_seconds=list(self._batch_seconds),
+        )
+
+    def _load_saved_runs(self) -> None:
+        try:
+            models = store.list_models()
+        except OSError:
+            return
+        for m in models:
+            if m.metadata.get("history"):
+                rec = RunRecord.from_metadata(m.name, m.metadata, str(m.path))
+                if m.shipped:
+                    rec.status = "shipped"
+                self.runs.append(rec)
+        self._refresh_table()
+
+    def _add_run(self, rec: RunRecord) -> None:
+        self.runs.append(rec)
+        self._refresh_table()
+
+    def _refresh_table(self) -> None:
+        t = self.history_table
+        t.blockSignals(True)
+        t.setRowCount(len(self.runs))
+        for row, rec in enumerate(self.runs):
+            hp = " ".join(f"{k}={format_value(v).replace(' ', '')}" for k, v in rec.hparams.items() if v not in (0, 0.0)) or "–"
+            epochs = f"{rec.epochs_done}/{rec.training.get('epochs', '?')}"
+            cells = (rec.label, rec.arch, epochs, fmt_seconds(rec.seconds), pct(rec.val_accuracy), pct(rec.test_accuracy),
+                     rec.status, hp, describe_training(rec.training))
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                t.setItem(row, col, item)
+        t.blockSignals(False)
+
+    def history_cell(self, row: int, column: str) -> str:
+        item = self.history_table.item(row, HISTORY_COLUMNS.index(column))
+        return item.text() if item is not None else ""
+
+    def selected_runs(self) -> list[RunRecord]:
+        rows = sorted({i.row() for i in self.history_table.selectedIndexes()})
+        return [self.runs[r] for r in rows if r < len(self.runs)]
+
+    def select_runs(self, rows: list[int]) -> None:
+        """Select history rows (overlays their curves); also for tests and benchmarks."""
+        t = self.history_table
+        t.clearSelection()
+        mode = t.selectionMode()
+        t.setSelectionMode(QAbstractItemView.SelectionMode.MultiSelection)
+        for r in rows:
+            t.selectRow(r)
+        t.setSelectionMode(mode)
+
+    def _on_history_selection(self) -> None:
+        runs = self.selected_runs()
+        self.curves.set_live_visible(not runs or self.is_running())
+        self.curves.set_overlays(runs)
+
+    # ------------------------------------------------------------------ export
+    def runs_to_export(self) -> list[RunRecord]:
+        return self.selected_runs() or self.runs[-1:]
+
+    def export_curves(self, path: str | Path) -> Path | None:
+        runs = self.runs_to_export()
+        if not runs:
+            self._say("No finished run to export yet.", error=True)
+            return None
+        try:
+            out = export_figure(runs, path, self.curves.x_axis)
+        except (ValueError, OSError, MnistDeskError) as exc:
+            self._say(f"Could not export: {exc}", error=True)
+            return None
+        self._say(f"Curves saved to {out}")
+        return out
+
+    def _export_dialog(self) -> None:
+        path, chosen = QFileDialog.getSaveFileName(self, "Export curves", "curves.png", "PNG image (*.png);;SVG drawing (*.svg)")
+        if path:
+            if not Path(path).suffix:
+                path += ".svg" if "svg" in chosen else ".png"
+            self.export_curves(path)
+
+    # ------------------------------------------------------------------ closing
+    def shutdown(self) -> None:
+        """Stop a run and wait for its thread (nothing is saved after this); safe to call twice."""
+        self._closing = True
+        self._abort.set()
+        self.curves.timer.stop()
+        for t in (self.task, self._save_task):
+            if t is not None:
+                t.shutdown()
+
+

@@ -1,0 +1,287 @@
+"""The Train view in a real (offscreen) window: short runs on a few hundred images.
+
+Each run goes through the view's own Start path: a Task worker thread runs ``run_training`` (data,
+core.train, test evaluation, numpy snapshot, atomic save); progress comes back by queued signals.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import numpy as np
+import pytest
+
+from mnist_desk.core.training import TrainConfig
+
+LIMIT = 300  # training images per run
+VAL = 100
+RUN_TIMEOUT_MS = 120_000  # the first run imports TensorFlow (~7 s, more on a busy machine)
+
+
+def small(**kw) -> TrainConfig:
+    base = dict(arch="linear", epochs=2, batch_size=32, learning_rate=3e-3, val_size=VAL)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def long_run(**kw) -> TrainConfig:
+    """Hundreds of tiny batches: long enough to act on mid-run."""
+    return small(epochs=200, batch_size=8, **kw)
+
+
+@pytest.fixture
+def tab(window):
+    t = window.train
+    window.tabs.setCurrentWidget(t)
+    t.limit_spin.setValue(LIMIT)
+    t.val_spin.setValue(VAL)
+    return t
+
+
+def user_models(window):
+    from mnist_desk.core.paths import user_models_dir
+
+    return sorted(p.name for p in user_models_dir().iterdir())
+
+
+def run(qtbot, tab, config):
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_TIMEOUT_MS) as blocker:
+        assert tab.start(config)
+    return blocker.args[0]
+
+
+def wait_for_batches(qtbot, tab, n=1):
+    qtbot.waitUntil(lambda: tab.curves.point_count("batch_loss") >= n, timeout=RUN_TIMEOUT_MS)
+
+
+# ------------------------------------------------------------------------------ a run end to end
+def test_short_run_finishes_draws_curves_and_is_saved(qtbot, window, tab):
+    # two of the user's own digits join the training set
+    for d in (3, 7):
+        window.draw.digits.add(np.zeros((28, 28), np.uint8) + (d * 20), d, np.zeros((280, 280), np.uint8))
+    tab.my_digits_box.setChecked(True)
+    t0 = time.perf_counter()
+    out = run(qtbot, tab, small(epochs=3))
+    elapsed = time.perf_counter() - t0
+    assert out is not None and out.failure is None and not out.result.stopped
+    assert out.n_train == LIMIT + 2 and out.n_my_digits == 2 and out.n_val == VAL
+    # curves: smoothed batch points and one point per epoch, drawn into the curve items
+    assert tab.curves.point_count("batch_loss") >= 1
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert tab.curves.point_count(key) == 3, key
+        x, y = tab.curves.curves[key].getData()
+        assert list(x) == [1, 2, 3] and np.all(np.isfinite(y))
+    assert len(tab.curves.curves["batch_loss"].getData()[0]) == tab.curves.point_count("batch_loss")
+    assert tab.curves.redraws <= elapsed / 0.033 + 5  # ~30 Hz at most, whatever the batch rate
+    assert tab.progress_bar.value() == 100 and "img/s" in tab.stats_label.text() and "ETA" in tab.stats_label.text()
+    # test accuracy and confusion summary shown; saved with metadata and history
+    assert out.test_accuracy is not None and 0.5 < out.test_accuracy <= 1
+    assert out.confusion.shape == (10, 10) and out.confusion.sum() == 10_000
+    assert "Test accuracy" in tab.result_label.text() and "most confused" in tab.result_label.text()
+    assert out.stored.path.exists()
+    meta = json.loads(out.stored.path.with_suffix(".json").read_text())
+    assert meta["arch"] == "linear" and meta["metrics"]["test_accuracy"] == pytest.approx(out.test_accuracy)
+    assert len(meta["history"]["val_accuracy"]) == 3 and meta["training"]["my_digits"] == 2
+    assert meta["training"]["limit"] == LIMIT
+    # run history: listed with its settings and accuracies
+    row = tab.history_table.rowCount() - 1
+    cell = lambda column: tab.history_cell(row, column)  # noqa: E731
+    assert (cell("run"), cell("architecture"), cell("epochs"), cell("status")) == (out.stored.name, "linear", "3/3", "finished")
+    assert "adam lr 0.003" in cell("training") and cell("test acc") == f"{out.test_accuracy * 100:.2f}%"
+    assert tab.start_button.isEnabled() and not tab.stop_button.isEnabled() and tab.task is None
+
+
+def test_saved_model_appears_in_the_picker_and_predicts(qtbot, window, tab, mnist):
+    from mnist_desk.core.training import predict_probabilities
+    from mnist_desk.ui.testing import drag
+
+    qtbot.waitUntil(lambda: window.hub.current is not None, timeout=20_000)  # the window's first model
+    tab.name_edit.setText("my first mlp")
+    out = run(qtbot, tab, small(arch="mlp", hparams={"hidden": [64]}, epochs=3))
+    assert out.stored.name == "my-first-mlp"
+    hub, draw = window.hub, window.draw
+    assert hub.current.path == out.stored.path
+    assert draw.model_combo.currentData() == str(out.stored.path) and "my-first-mlp" in draw.model_combo.currentText()
+    # the canvas's numpy snapshot is the trained Keras model
+    x = mnist.x_test[:20]
+    np.testing.assert_allclose(hub.net(hub.current).predict(x.astype(np.float32) / 255.0),
+                               predict_probabilities(out.result.model, x), atol=1e-4)
+    drag(draw.canvas, [(150, 40 + 8 * i) for i in range(26)])
+    assert draw.last_probs and draw.last_probs[0][0] == "my-first-mlp"
+    assert draw.last_probs[0][1].shape == (10,)
+
+
+# ------------------------------------------------------------------------------ stop, second start, canvas meanwhile
+def test_stop_ends_the_run_within_one_batch_and_keeps_the_model(qtbot, window, tab, monkeypatch):
+    from mnist_desk.core import training
+    from mnist_desk.ui.testing import drag
+
+    real_train = training.train
+    calls: list[tuple[float, bool]] = []  # should_stop is polled once after every batch
+
+    def spying_train(config, split, on_progress=None, should_stop=None):
+        def spy():
+            v = should_stop()
+            calls.append((time.perf_counter(), v))
+            return v
+
+        return real_train(config, split, on_progress=on_progress, should_stop=spy)
+
+    monkeypatch.setattr(training, "train", spying_train)
+    qtbot.waitUntil(lambda: window.hub.net(window.hub.current) is not None, timeout=20_000)
+    assert tab.start(long_run())
+    assert not tab.start_button.isEnabled() and tab.stop_button.isEnabled()
+    wait_for_batches(qtbot, tab, 2)
+    # a second run cannot start while this one is going
+    assert tab.start(small()) is False and "already going" in tab.result_label.text()
+    # the canvas keeps predicting with the current model meanwhile
+    drag(window.draw.canvas, [(150, 40 + 8 * i) for i in range(26)])
+    assert window.draw.last_probs
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_TIMEOUT_MS) as blocker:
+        tab.stop_button.click()
+        clicked = time.perf_counter()
+    out = blocker.args[0]
+    r = out.result
+    assert r.stopped and r.failure is None
+    total = math.ceil(LIMIT / 8) * 200
+    assert r.batches_done < total
+    after = [v for t, v in calls if t > clicked]
+    assert after == [True]  # at most the batch in flight ran after Stop, then training ended
+    assert r.batches_done == sum(1 for _, v in calls if not v)  # one poll before fit(), then one per batch
+    # kept, not saved yet: Save stores it and makes it the canvas's model
+    assert out.stored is None and user_models(window) == []
+    assert tab.save_button.isEnabled() and "Save model" in tab.result_label.text()
+    assert tab.history_cell(tab.history_table.rowCount() - 1, "status") == "stopped"
+    with qtbot.waitSignal(window.hub.currentChanged, timeout=30_000):
+        tab.save_button.click()
+    assert window.hub.current.path == out.stored.path and out.stored.path.exists()
+    meta = json.loads(out.stored.path.with_suffix(".json").read_text())
+    assert meta["stopped_early"] is True
+    qtbot.waitUntil(lambda: not tab._save_task.is_running(), timeout=10_000)
+
+
+# ------------------------------------------------------------------------------ faults
+def test_diverging_learning_rate_stops_with_a_message_and_saves_nothing(qtbot, window, tab):
+    qtbot.waitUntil(lambda: window.hub.current is not None, timeout=20_000)  # the window's first model
+    before = window.hub.current
+    out = run(qtbot, tab, small(arch="mlp", optimizer="sgd", learning_rate=50.0, epochs=3))
+    assert out.failure and out.stored is None and out.net is None
+    text = tab.result_label.text()
+    assert "learning rate" in text and "(50)" in text and "too high" in text
+    assert user_models(window) == []
+    assert not tab.save_button.isEnabled()
+    assert tab.save_last() is False
+    assert tab.history_cell(tab.history_table.rowCount() - 1, "status") == "diverged"
+    assert window.hub.current is before
+
+
+def test_a_data_file_that_fails_to_load_shows_the_loaders_message(qtbot, window, tab, tmp_path):
+    bad = tmp_path / "digits.npz"
+    bad.write_bytes(b"this is not a zip archive")
+    tab.data_edit.setText(str(bad))
+    rows = tab.history_table.rowCount()
+    out = run(qtbot, tab, small())
+    assert out is None
+    assert str(bad) in tab.result_label.text() and "not a valid .npz archive" in tab.result_label.text()
+    assert tab.history_table.rowCount() == rows and tab.start_button.isEnabled()
+
+
+def test_a_wrong_field_refuses_to_start_with_a_message(window, tab):
+    tab.form.apply_arch("mlp")
+    tab.form.hparam_form.widgets["hidden"].setText("512, lots")
+    assert tab.start() is False and tab.task is None
+    assert "hidden" in tab.result_label.text()
+    tab.form.hparam_form.widgets["hidden"].setText("64")
+    tab.form.lr_edit.setText("fast")
+    assert tab.start() is False and "learning rate" in tab.result_label.text()
+
+
+def test_closing_the_window_mid_run_stops_the_worker_cleanly(qtbot, window, tab):
+    from mnist_desk.core.paths import user_models_dir
+
+    assert tab.start(long_run())
+    task = tab.task
+    wait_for_batches(qtbot, tab, 1)
+    t0 = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - t0 < 20
+    assert not task._thread.isRunning()
+    assert tab.task is None or not tab.task.is_running() or not tab.task._thread.isRunning()
+    assert list(user_models_dir().iterdir()) == []  # nothing saved, no temporary files left
+    tab.shutdown()  # a second call is harmless
+
+
+# ------------------------------------------------------------------------------ form, presets, history, export
+def test_presets_fill_the_whole_form(tab):
+    tab.form.apply_preset("lenet5-sgd")
+    c = tab.form.config_from_form()
+    assert (c.arch, c.optimizer, c.learning_rate, c.batch_size, c.epochs) == ("lenet5", "sgd", 0.01, 100, 10)
+    assert tab.name_edit.placeholderText() == "lenet5-sgd"
+    tab.form.apply_preset("mlp-512-512-dropout")
+    c = tab.form.config_from_form()
+    assert c.arch == "mlp" and c.hparams == {"hidden": [512, 512], "activation": "relu", "dropout": 0.2, "l2": 0.0}
+    assert (c.optimizer, c.momentum, c.lr_schedule, c.augment) == ("sgd", 0.9, "constant", False)
+    from mnist_desk.core import registry
+
+    for name, p in registry.PRESETS.items():  # every preset, whatever the registry holds today
+        tab.form.apply_preset(name)
+        c = tab.form.config_from_form()
+        assert c.arch == p.arch and registry.get_architecture(p.arch).resolve(p.hparams) == c.hparams, name
+        for key, value in p.training.items():
+            assert getattr(c, key) == value, (name, key)
+    assert c.val_size == VAL
+
+
+def test_history_runs_overlay_and_export_as_png_and_svg(tab, tmp_path):
+    # the shipped models' saved histories are listed as runs
+    shipped = [i for i, r in enumerate(tab.runs) if r.status == "shipped"]
+    assert len(shipped) >= 2
+    tab.select_runs(shipped[:2])
+    assert [r.label for r in tab.selected_runs()] == [tab.runs[i].label for i in shipped[:2]]
+    overlaid = [it for m, it in tab.curves._overlay_items if m == "accuracy"]
+    assert len(overlaid) >= 4  # per run: batches (smoothed), train per epoch, validation per epoch
+    assert not tab.curves.curves["loss"].isVisible()  # nothing running: only the chosen runs
+    tab.x_axis_combo.setCurrentText("seconds")
+    x, _ = [it for m, it in tab.curves._overlay_items if m == "loss" and it.name() and "validation" in it.name()][0].getData()
+    assert x[-1] == pytest.approx(tab.runs[shipped[0]].history["seconds"][-1])
+    png = tab.export_curves(tmp_path / "curves.png")
+    svg = tab.export_curves(tmp_path / "curves.svg")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = svg.read_text()
+    assert "<svg" in text and "model accuracy" in text and tab.runs[shipped[0]].label in text
+    assert tab.export_curves(tmp_path / "curves.gif") is None and "png or .svg" in tab.result_label.text()
+
+
+# ------------------------------------------------------------------------------ helpers (no window)
+def test_confusion_summary_names_the_most_confused_pairs():
+    from mnist_desk.ui.train_job import confusion_matrix, confusion_summary
+
+    y_true = np.array([4] * 10 + [9] * 10 + [7] * 5)
+    y_pred = np.array([4] * 7 + [9] * 3 + [9] * 10 + [7] * 4 + [1])
+    cm = confusion_matrix(y_true, y_pred)
+    assert cm[4, 9] == 3 and cm[7, 1] == 1 and cm.sum() == 25
+    text = confusion_summary(cm)
+    assert text.startswith("most confused (true→predicted): 4→9 ×3, 7→1 ×1")
+    assert "weakest digit 4 (70.0%)" in text
+
+
+def test_run_records_from_saved_metadata_give_curves_on_both_axes():
+    from mnist_desk.ui.curves import RunRecord, smooth
+
+    meta = {"arch": "mlp", "hparams": {"hidden": [32]}, "training": {"epochs": 2, "batch_size": 10, "steps_per_epoch": 10},
+            "history": {"loss": [1.0, 0.5], "accuracy": [0.7, 0.8], "val_loss": [0.9, 0.6], "val_accuracy": [0.72, 0.81],
+                        "seconds": [2.0, 4.0], "batch_step": [5, 10, 15, 20], "batch_loss": [2.0, 1.0, 0.8, 0.5],
+                        "batch_accuracy": [0.3, 0.6, 0.7, 0.8]},
+            "metrics": {"val_accuracy": 0.81, "test_accuracy": 0.8}, "training_seconds": 4.2, "epochs_done": 2}
+    rec = RunRecord.from_metadata("m", meta)
+    assert (rec.test_accuracy, rec.steps(), rec.status) == (0.8, 10.0, "saved")
+    x, y = rec.batch_series("loss", "epochs")
+    np.testing.assert_allclose(x, [0.5, 1.0, 1.5, 2.0])
+    np.testing.assert_allclose(y, smooth(np.array([2.0, 1.0, 0.8, 0.5])))
+    x, _ = rec.batch_series("loss", "seconds")  # between epoch ends, by interpolation
+    np.testing.assert_allclose(x, [1.0, 2.0, 3.0, 4.0])
+    x, y = rec.epoch_series("val_accuracy", "seconds")
+    assert list(x) == [2.0, 4.0] and list(y) == [0.72, 0.81]
+    assert smooth(np.array([1.0]))[0] == 1.0 and math.isnan(smooth(np.array([1.0, float("nan")]))[1])
