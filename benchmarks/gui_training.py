@@ -138,10 +138,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--batches", type=int, default=300, help="batches per run (default 300: < 1 epoch, no validation pass)")
     ap.add_argument("--repeats", type=int, default=3, help="pairs of runs (headless + window), alternating order (default 3)")
-    ap.add_argument("--switch-interval", type=float, help="sys.setswitchinterval (s) for the experiment")
     args = ap.parse_args(argv)
-    if args.switch_interval:
-        sys.setswitchinterval(args.switch_interval)
 
     from mnist_desk.core import data
 
