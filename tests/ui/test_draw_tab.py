@@ -12,16 +12,10 @@ from mnist_desk.ui.testing import drag, drop_file
 
 
 @pytest.fixture
-def main_window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("MNIST_DESK_HOME", str(tmp_path / "home"))
-    from mnist_desk.ui.main_window import MainWindow
-
-    w = MainWindow(preload_tensorflow=False)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitUntil(lambda: w.hub.current is not None and w.hub.net(w.hub.current) is not None, timeout=20_000)
-    yield w
-    w.close()
+def main_window(window, qtbot):
+    """conftest's window, once its default model can predict."""
+    qtbot.waitUntil(lambda: window.hub.current is not None and window.hub.net(window.hub.current) is not None, timeout=20_000)
+    return window
 
 
 def draw_one(canvas):
