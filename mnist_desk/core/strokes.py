@@ -155,17 +155,13 @@ def render_strokes(
     ss = max(1, int(supersample))
     big = canvas * ss
     img = Image.new("L", (big, big), 255)
-    if strokes:
-        allp = np.concatenate(strokes)
-        lo, hi = allp.min(axis=0), allp.max(axis=0)
-        extent = float(max(hi[0] - lo[0], hi[1] - lo[1]))
-        scale = size_frac * canvas / extent if extent > 0 else 1.0
-        mid = (lo + hi) / 2
+    placed = place_strokes(strokes, canvas=canvas, size_frac=size_frac, center=center)
+    if placed:
         draw = ImageDraw.Draw(img)
         w = max(1.0, pen_width * ss)
         r = w / 2
-        for s in strokes:
-            q = ((s - mid) * scale + np.asarray(center, dtype=np.float64)) * ss
+        for s in placed:
+            q = s * ss
             pts = [tuple(p) for p in q]
             if len(pts) > 1:
                 draw.line(pts, fill=0, width=int(round(w)))

@@ -65,25 +65,15 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(1500, self.preload_tensorflow)
 
     def _extra_tabs(self) -> None:
-        """The Train and Inspect views, when their modules are present."""
-        try:
-            from .train_tab import TrainTab
-        except ImportError:
-            TrainTab = None
-        if TrainTab is not None:
-            self.train = TrainTab(self.hub, self.draw)
-            self.tabs.addTab(self.train, "Train")
-            if hasattr(self.train, "message"):
-                self.train.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
-        try:
-            from .inspect_tab import InspectTab
-        except ImportError:
-            InspectTab = None
-        if InspectTab is not None:
-            self.inspect = InspectTab(self.hub, self.draw)
-            self.tabs.addTab(self.inspect, "Inspect")
-            if hasattr(self.inspect, "message"):
-                self.inspect.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        """The Train and Inspect views; both share the hub and the Draw view, and report to the status bar."""
+        from .inspect_tab import InspectTab
+        from .train_tab import TrainTab
+
+        self.train = TrainTab(self.hub, self.draw)
+        self.inspect = InspectTab(self.hub, self.draw)
+        for view, title in ((self.train, "Train"), (self.inspect, "Inspect")):
+            self.tabs.addTab(view, title)
+            view.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
 
     def preload_tensorflow(self) -> None:
         if self._tf_task is not None:
@@ -109,8 +99,7 @@ class MainWindow(QMainWindow):
         s = settings()
         s.setValue("geometry", self.saveGeometry())
         s.setValue("tab", self.tabs.currentIndex())
-        for part in (getattr(self, "train", None), getattr(self, "inspect", None), self.draw, self.hub):
-            if part is not None and hasattr(part, "shutdown"):
-                part.shutdown()
+        for part in (self.train, self.inspect, self.draw, self.hub):
+            part.shutdown()
         shutdown_all()
         super().closeEvent(event)
