@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from mnist_desk.core import registry, store
+from mnist_desk.core.errors import ModelFileError
 from mnist_desk.core.numpy_net import NumpyNet
 
 
 @pytest.mark.parametrize("arch,hp", [("linear", {}), ("mlp", {"hidden": [64, 32], "activation": "sigmoid"}),
-                                     ("mlp", {"hidden": [16], "activation": "elu"}), ("lenet5", {}), ("cnn", {"width": 8, "dense": 16})])
+                                     ("mlp", {"hidden": [16], "activation": "elu"}), ("lenet5", {}), ("cnn", {"width": 8, "dense": 16}),
+                                     ("strided", {"width": 4, "dense": 16})])
 def test_numpy_forward_matches_keras(arch, hp, mnist, tmp_path):
     model = registry.build_model(arch, hp, seed=1)
     # give batch norm non-trivial statistics so the check covers them
@@ -40,3 +42,25 @@ def test_shipped_models_match_keras(mnist):
     for m in shipped:
         keras_model = store.load_model(m.path)
         np.testing.assert_allclose(NumpyNet.from_keras_file(m.path).predict(x), np.asarray(keras_model(x, training=False)), atol=1e-5)
+
+
+@pytest.mark.parametrize("layer_kwargs,what", [({"dilation_rate": 2}, "dilation"), ({"groups": 2}, "grouped")])
+def test_conv_options_without_a_numpy_pass_are_refused_not_miscomputed(layer_kwargs, what):
+    import keras
+
+    inp = keras.Input((28, 28, 1))
+    x = keras.layers.Conv2D(2, 3, name="c0")(inp)
+    x = keras.layers.Conv2D(4, 3, name="odd", **layer_kwargs)(x)
+    model = keras.Model(inp, keras.layers.Dense(10, name="logits")(keras.layers.Flatten()(x)))
+    with pytest.raises(ModelFileError, match=what):
+        NumpyNet.from_model(model)
+
+
+def test_overlapping_pooling_is_refused():
+    import keras
+
+    inp = keras.Input((28, 28, 1))
+    x = keras.layers.MaxPooling2D(3, strides=1, name="pool")(inp)
+    model = keras.Model(inp, keras.layers.Dense(10, name="logits")(keras.layers.Flatten()(x)))
+    with pytest.raises(ModelFileError, match="pooling"):
+        NumpyNet.from_model(model)

@@ -46,12 +46,23 @@ def _act(name: str, x: np.ndarray) -> np.ndarray:
     raise ModelFileError(None, f"activation {name!r} is not supported")
 
 
-def _conv2d(x: np.ndarray, kernel: np.ndarray, bias, padding: str) -> np.ndarray:
+def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """TensorFlow's "same": ceil(size / stride) outputs; an odd total pad puts the extra row after."""
+    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def _pair(v) -> tuple[int, int]:
+    return (int(v[0]), int(v[1])) if isinstance(v, (list, tuple)) else (int(v), int(v))
+
+
+def _conv2d(x: np.ndarray, kernel: np.ndarray, bias, padding: str, strides=(1, 1)) -> np.ndarray:
     kh, kw, c, f = kernel.shape
+    sh, sw = strides
     if padding == "same":
-        ph, pw = kh - 1, kw - 1
-        x = np.pad(x, ((0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)))
+        x = np.pad(x, ((0, 0), _same_padding(x.shape[1], kh, sh), _same_padding(x.shape[2], kw, sw), (0, 0)))
     win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(1, 2))  # (N, H', W', C, kh, kw)
+    win = win[:, ::sh, ::sw]
     n, h2, w2 = win.shape[:3]
     # im2col: one contiguous (N*H'*W', kh*kw*C) matrix and a single matmul
     cols = np.ascontiguousarray(win.transpose(0, 1, 2, 4, 5, 3)).reshape(n * h2 * w2, kh * kw * c)
@@ -89,6 +100,24 @@ def _maxpool(x: np.ndarray, size: int) -> np.ndarray:
     n, h, w, c = x.shape
     h2, w2 = h // size, w // size
     return x[:, : h2 * size, : w2 * size].reshape(n, h2, size, w2, size, c).max(axis=(2, 4))
+
+
+def _unsupported_option(kind: str, conf: dict) -> str | None:
+    """A layer option the forward pass below does not implement (a file may set any Keras option)."""
+    if kind == "Conv2D":
+        if _pair(conf.get("dilation_rate", 1)) != (1, 1):
+            return "dilation"
+        if int(conf.get("groups", 1)) != 1:
+            return "grouped convolution"
+        if conf.get("padding", "valid") not in ("same", "valid"):
+            return f"padding {conf.get('padding')!r}"
+    if kind in ("Conv2D", "MaxPooling2D") and conf.get("data_format", "channels_last") not in (None, "channels_last"):
+        return "channels-first data"
+    if kind == "MaxPooling2D":
+        size = _pair(conf.get("pool_size", 2))
+        if size[0] != size[1] or _pair(conf.get("strides") or size) != size or conf.get("padding", "valid") != "valid":
+            return "pooling other than square, non-overlapping windows"
+    return None
 
 
 class NumpyNet:
@@ -145,6 +174,9 @@ class NumpyNet:
             name = conf.get("name", c.get("name"))
             if kind not in _NO_WEIGHTS | {"Dense", "Conv2D", "BatchNormalization"}:
                 raise ModelFileError(path, f"layer type {kind!r} has no numpy forward pass")
+            unsupported = _unsupported_option(kind, conf)
+            if unsupported:
+                raise ModelFileError(path, f"layer {name!r} ({kind}) uses {unsupported}, which has no numpy forward pass")
             w = by_name.get(name, [])
             if kind in ("Dense", "Conv2D") and not w:
                 raise ModelFileError(path, f"weights of layer {name!r} are missing")
@@ -165,7 +197,7 @@ class NumpyNet:
                 x = _act(c.get("activation"), x @ w[0] + (w[1] if c.get("use_bias", True) else 0))
             elif k == "Conv2D":
                 bias = w[1] if c.get("use_bias", True) else None
-                x = _act(c.get("activation"), _conv2d(x, w[0], bias, c.get("padding", "valid")))
+                x = _act(c.get("activation"), _conv2d(x, w[0], bias, c.get("padding", "valid"), _pair(c.get("strides", 1))))
             elif k == "BatchNormalization":
                 eps = c.get("epsilon", 1e-3)
                 i = 0
