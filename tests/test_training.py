@@ -271,3 +271,27 @@ def test_same_seed_same_result(small_split):
     for wa, wb in zip(a.model.get_weights(), b.model.get_weights()):
         np.testing.assert_allclose(wa, wb, atol=1e-6)
     assert not np.allclose(a.model.get_weights()[0], c.model.get_weights()[0], atol=1e-6)
+
+
+def test_runs_leave_no_traced_train_step_in_tensorflows_gradient_registry(small_split):
+    """Keras' optimizer traces a tf.custom_gradient whose global registry entry would hold every run's graph."""
+    import gc
+
+    from tensorflow.python.framework import func_graph, ops
+
+    def custom_entries():
+        return {k for k in ops._gradient_registry._registry if k.startswith("CustomGradient-")}
+
+    def train_step_graphs():
+        gc.collect()
+        return sum(isinstance(o, func_graph.FuncGraph) and o.name == "one_step_on_data" for o in gc.get_objects())
+
+    cfg = TrainConfig(arch="mlp", hparams={"hidden": [16]}, epochs=1, batch_size=64, val_size=0, max_batches=3)
+    train(cfg, small_split)  # the first run may trace process-wide things once
+    entries, graphs = custom_entries(), train_step_graphs()
+    for _ in range(3):
+        r = train(cfg, small_split)
+        assert r.batches_done == 3
+        del r
+    assert custom_entries() == entries
+    assert train_step_graphs() <= graphs

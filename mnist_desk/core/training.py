@@ -7,6 +7,7 @@ Python operations; metrics are read from Keras only when a report is due.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -304,6 +305,33 @@ def _make_callback(state: dict, config: TrainConfig, x_val, y_val, on_progress, 
     return ProgressCallback()
 
 
+@contextlib.contextmanager
+def _release_traced_gradients():
+    """Drop the gradient functions TensorFlow registers globally while a model's steps are traced.
+
+    Keras' optimizer sums gradients across replicas with ``tf.custom_gradient``; tracing that inside
+    a ``tf.function`` registers a "CustomGradient-<n>" entry in TensorFlow's process-wide gradient
+    registry that is never removed and holds the whole traced train step (graph, captured tensors):
+    ~4-6 MB per run that nothing can free. The entry is only looked up when something differentiates
+    *through* the traced all-reduce, which nothing does once the run's functions are traced, so the
+    entries added during the run are removed when it ends (measured: growth per short run 5.7 -> 1.1 MB).
+    """
+    try:
+        from tensorflow.python.framework import ops
+
+        registry_dict = ops._gradient_registry._registry
+    except (ImportError, AttributeError):  # a TensorFlow without this private layout: nothing to do
+        yield
+        return
+    before = set(registry_dict)
+    try:
+        yield
+    finally:
+        for key in set(registry_dict) - before:
+            if key.startswith("CustomGradient-"):
+                registry_dict.pop(key, None)
+
+
 def train(
     config: TrainConfig,
     split: Split,
@@ -316,6 +344,11 @@ def train(
     polled after every batch and ends training within one batch. A NaN/inf loss ends training with
     ``result.failure`` set. Raises :class:`TrainingError` for a configuration that cannot start.
     """
+    with _release_traced_gradients():
+        return _train(config, split, on_progress, should_stop)
+
+
+def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> TrainResult:
     config.validate()
     if len(split.x_train) == 0:
         raise TrainingError("no training images")
