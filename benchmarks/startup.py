@@ -38,7 +38,10 @@ w.close()
 
 def main(runs: int = 3) -> None:
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
-               MNIST_DESK_HOME=tempfile.mkdtemp(prefix="mnist_desk_bench_"))
+               MNIST_DESK_HOME=tempfile.mkdtemp(prefix="mnist_desk_bench_"),
+               # the child imports mnist_desk from this checkout even when it is not installed
+               PYTHONPATH=os.pathsep.join(filter(None, [os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                                        os.environ.get("PYTHONPATH")])))
     shown, pred = [], []
     for _ in range(runs):
         t0 = time.time()
