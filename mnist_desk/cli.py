@@ -134,22 +134,16 @@ def cmd_train(args, parser) -> int:
         _print_registry()
         return EXIT_OK
     config = _training_config(args, parser)
-    from .core import data, store
+    from .core import store
     from .core.training import evaluate, train
+    from .core.training_data import prepare_training_data
 
-    ds = data.load_mnist(args.data)
-    split = data.split_validation(ds.x_train, ds.y_train, config.val_size)
-    if args.limit:
-        split = data.Split(split.x_train[: args.limit], split.y_train[: args.limit], split.x_val, split.y_val)
     drawn = args.drawn_style if args.drawn_style is not None else (50_000 if config.arch == "cnn" and args.data is None else 0)
     if drawn:
-        from .core.augment import drawn_style_images
-
         print(f"adding {drawn} drawn-style digits (MNIST pen strokes re-drawn on a canvas)...", file=sys.stderr)
-        xd, yd = drawn_style_images(drawn, seed=config.seed)
-        import numpy as np
-
-        split = data.Split(np.concatenate([split.x_train, xd]), np.concatenate([split.y_train, yd]), split.x_val, split.y_val)
+    prepared = prepare_training_data(config.val_size, args.data, limit=args.limit, drawn_style=drawn, seed=config.seed)
+    ds, split = prepared.dataset, prepared.split
+    drawn = prepared.n_drawn_style
 
     stop = threading.Event()
     interrupts = [0]

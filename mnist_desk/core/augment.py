@@ -19,6 +19,7 @@ Generation takes ~4 ms a digit; it runs on ``workers`` processes and is cached i
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -144,6 +145,7 @@ def drawn_style_images(
     cache_dir: str | Path | None = None,
     use_cache: bool = True,
     workers: int = 2,
+    should_stop=None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Drawn-style versions of MNIST digits: ``(x uint8 (n,28,28) white on black, y uint8 (n,))``.
 
@@ -151,7 +153,8 @@ def drawn_style_images(
     train images 0..49,999 (all 50,000 if ``n`` is None), or of the 10,000 test images. The few
     digits whose trace is only a dot are skipped, so slightly fewer than ``n`` may come back.
     Results are cached under ``cache_dir`` (default: the user cache folder, or
-    ``$MNIST_DESK_HOME/cache``) keyed by split, indices and seed.
+    ``$MNIST_DESK_HOME/cache``) keyed by split, indices and seed. ``should_stop`` (a callable) is
+    polled between chunks; when it says stop, ``InterruptedError`` is raised and nothing is cached.
     """
     if indices is None:
         limit = TRAIN_LIMIT if split == "train" else 10_000
@@ -171,11 +174,27 @@ def drawn_style_images(
 
     chunks = [c for c in np.array_split(indices, max(1, workers) * 8) if len(c)]
     jobs = [(split, path, c, seed) for c in chunks]
+    parts = []
+
+    def check_stop():
+        if should_stop is not None and should_stop():
+            raise InterruptedError("drawing the drawn-style digits was stopped")
+
     if workers > 1 and len(indices) > 2000:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(_generate, jobs))
+        # "spawn": the caller may be a thread of a process with Qt and TensorFlow threads running,
+        # where a forked child can deadlock on a lock some other thread held at the fork.
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            try:
+                for part in pool.map(_generate, jobs):
+                    check_stop()
+                    parts.append(part)
+            except InterruptedError:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     else:
-        parts = [_generate(j) for j in jobs]
+        for j in jobs:
+            check_stop()
+            parts.append(_generate(j))
     x = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
     ok = np.concatenate([p[2] for p in parts])

@@ -161,6 +161,14 @@ class TrainForm(QWidget):
         self.my_digits_box = QCheckBox("Add my digits to the training set")
         self.my_digits_box.setToolTip("The digits you labelled in the Draw view")
         f.addRow(self.my_digits_box)
+        self.drawn_spin = QSpinBox()
+        self.drawn_spin.setRange(0, 50_000)
+        self.drawn_spin.setSingleStep(10_000)
+        self.drawn_spin.setSpecialValueText("none")
+        self.drawn_spin.setToolTip("Add MNIST digits re-drawn as pen strokes, like digits drawn on the canvas: models "
+                                   "trained with them read your drawings better. Drawn once (about a minute for "
+                                   "50,000), then cached.")
+        f.addRow("Drawn-style digits", self.drawn_spin)
         self.limit_spin = QSpinBox()
         self.limit_spin.setRange(0, 2_000_000)
         self.limit_spin.setSingleStep(1000)
@@ -292,6 +300,9 @@ class TrainForm(QWidget):
 
     def data_path(self) -> str | None:
         return self.data_edit.text().strip() or None
+
+    def drawn_style(self) -> int:
+        return self.drawn_spin.value()
 
     def limit(self) -> int | None:
         return self.limit_spin.value() or None

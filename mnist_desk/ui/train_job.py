@@ -33,6 +33,7 @@ class RunOutcome:
     n_train: int
     n_val: int
     n_my_digits: int = 0
+    n_drawn_style: int = 0
     test_accuracy: float | None = None
     test_log_loss: float | None = None
     confusion: np.ndarray | None = None  # 10x10, rows: true digit, columns: predicted
@@ -50,27 +51,9 @@ class RunOutcome:
         return math.ceil(self.n_train / max(self.result.config.batch_size, 1))
 
 
-def load_training_split(config, data_path=None, use_my_digits=False, limit=None, my_digits_path=None):
-    """(dataset, split, number of my digits added): validation = the last ``val_size`` training images."""
-    from ..core import data
-    from ..core.my_digits import MyDigits
-
-    ds = data.load_mnist(data_path)
-    split = data.split_validation(ds.x_train, ds.y_train, config.val_size)
-    if limit:
-        split = data.Split(split.x_train[:limit], split.y_train[:limit], split.x_val, split.y_val)
-    n_mine = 0
-    if use_my_digits:
-        mine = MyDigits.load(my_digits_path)
-        n_mine = len(mine)
-        if n_mine:
-            split = data.Split(np.concatenate([split.x_train, mine.x]), np.concatenate([split.y_train, mine.y]),
-                               split.x_val, split.y_val)
-    return ds, split, n_mine
-
-
 def run_training(config, data_path=None, use_my_digits=False, limit=None, on_progress=None, should_stop=None, *,
-                 save=True, save_name=None, my_digits_path=None, abort: threading.Event | None = None) -> RunOutcome:
+                 save=True, save_name=None, my_digits_path=None, drawn_style: int = 0,
+                 abort: threading.Event | None = None) -> RunOutcome:
     """Load data, train, evaluate on the test set, snapshot and (unless stopped or failed) save. Worker thread.
 
     A diverged run (``result.failure``) is returned as is: never evaluated, never saved. A run stopped by
@@ -81,9 +64,14 @@ def run_training(config, data_path=None, use_my_digits=False, limit=None, on_pro
     from ..core import training
     from ..core.numpy_net import NumpyNet
 
-    ds, split, n_mine = load_training_split(config, data_path, use_my_digits, limit, my_digits_path)
+    from ..core.training_data import prepare_training_data
+
+    prepared = prepare_training_data(config.val_size, data_path, limit=limit, use_my_digits=use_my_digits,
+                                     my_digits_path=my_digits_path, drawn_style=drawn_style, seed=config.seed,
+                                     should_stop=should_stop)
+    ds, split, n_mine = prepared.dataset, prepared.split, prepared.n_my_digits
     result = training.train(config, split, on_progress=on_progress, should_stop=should_stop)
-    out = RunOutcome(result, ds.source, len(split.x_train), len(split.x_val), n_mine)
+    out = RunOutcome(result, ds.source, len(split.x_train), len(split.x_val), n_mine, n_drawn_style=prepared.n_drawn_style)
     if abort is not None and abort.is_set():
         out.aborted = True
         return out
@@ -96,7 +84,7 @@ def run_training(config, data_path=None, use_my_digits=False, limit=None, on_pro
         out.confusion = confusion_matrix(ds.y_test, ev["predictions"])
         metrics.update(test_accuracy=out.test_accuracy, test_log_loss=out.test_log_loss, confusion_matrix=out.confusion.tolist())
     out.net = NumpyNet.from_model(result.model)
-    out.metadata = metadata_for(result, ds.source, metrics, limit=limit, my_digits=n_mine,
+    out.metadata = metadata_for(result, ds.source, metrics, limit=limit, my_digits=n_mine, drawn_style=out.n_drawn_style,
                                 steps_per_epoch=out.steps_per_epoch, train_images=out.n_train)
     if save and not result.stopped and not (abort is not None and abort.is_set()):
         out.stored = save_outcome(out, save_name)
@@ -159,5 +147,7 @@ def describe_training(t: dict) -> str:
         parts.append(f"first {t['limit']} images")
     if t.get("my_digits"):
         parts.append(f"+{t['my_digits']} my digits")
+    if t.get("drawn_style"):
+        parts.append(f"+{t['drawn_style']} drawn-style")
     parts.append(f"seed {t.get('seed', 0)}")
     return ", ".join(parts)

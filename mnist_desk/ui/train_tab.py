@@ -219,7 +219,8 @@ class TrainTab(QWidget):
         use_mine = self.my_digits_box.isChecked()
         self._abort = threading.Event()
         task = Task(run_training, config, self.form.data_path(), use_mine, self.form.limit(),
-                    name="train", save_name=name, my_digits_path=my_path, abort=self._abort)
+                    name="train", save_name=name, my_digits_path=my_path, drawn_style=self.form.drawn_style(),
+                    abort=self._abort)
         task.progress.connect(self._on_progress)
         task.finished.connect(self._on_finished)
         task.failed.connect(self._on_failed)
@@ -314,6 +315,10 @@ class TrainTab(QWidget):
         if self._closing:
             return
         self.curves.stop()
+        if message == "cancelled":  # stopped while the data was being prepared: nothing was trained
+            self.progress_bar.setFormat("stopped")
+            self._say("Stopped before training began; nothing was trained.")
+            return
         self.progress_bar.setFormat("failed")
         self._say(f"Training failed: {message}", error=True)
 
@@ -368,7 +373,7 @@ class TrainTab(QWidget):
     def _record_from(self, out: RunOutcome, status: str) -> RunRecord:
         r = out.result
         training = {k: v for k, v in r.config.to_dict().items() if k not in ("arch", "hparams")}
-        training.update(limit=self._run_limit, my_digits=out.n_my_digits)
+        training.update(limit=self._run_limit, my_digits=out.n_my_digits, drawn_style=out.n_drawn_style)
         hist = r.history
         return RunRecord(
             label=out.stored.name if out.stored else self._run_name, arch=r.config.arch,
