@@ -44,7 +44,7 @@ def main(cycles: int = 20) -> None:
     from mnist_desk.ui.testing import drag
 
     threads_before = threading.active_count()
-    w = MainWindow(preload_tensorflow=False)
+    w = MainWindow()  # as a user starts it: TensorFlow loads in the background
     w.show()
 
     gaps: list[float] = []
@@ -77,11 +77,13 @@ def main(cycles: int = 20) -> None:
             time.sleep(0.003)
 
     wait(lambda: w.hub.current is not None and w.hub.net(w.hub.current) is not None)
+    wait(lambda: w.tf_state.text() == "TensorFlow: ready")
     names = [m.name for m in w.hub.models if m.shipped]
     train, inspect, draw = w.train, w.inspect, w.draw
     train.form.limit_spin.setValue(2000)
     rss_after_first = None
     responded = 0
+    gaps_at_start = len(gaps)
     for c in range(cycles):
         # 1. start a run, let it train a little, stop it
         w.tabs.setCurrentWidget(train)
@@ -115,7 +117,9 @@ def main(cycles: int = 20) -> None:
 
             gc.collect()
             rss_after_first = rss_mb()
-        print(f"cycle {c + 1}: rss {rss_mb():.0f} MB, live tasks {len(tasks._live_tasks)}", flush=True)
+        cycle_stall = max(gaps[gaps_at_start:], default=float("nan"))
+        gaps_at_start = len(gaps)
+        print(f"cycle {c + 1}: rss {rss_mb():.0f} MB, live tasks {len(tasks._live_tasks)}, max UI stall {cycle_stall:.0f} ms", flush=True)
     import gc
 
     gc.collect()

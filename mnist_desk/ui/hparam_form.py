@@ -168,6 +168,13 @@ class TrainForm(QWidget):
         self.drawn_spin.setToolTip("Add MNIST digits re-drawn as pen strokes, like digits drawn on the canvas: models "
                                    "trained with them read your drawings better. Drawn once (about a minute for "
                                    "50,000), then cached.")
+        from ..core.strokes import default_mnist_strokes_path
+
+        strokes = default_mnist_strokes_path()
+        if not strokes.exists():  # the stroke traces are not shipped with the app (see README)
+            self.drawn_spin.setEnabled(False)
+            self.drawn_spin.setToolTip(f"Needs MNIST's pen-stroke traces, which were not found at {strokes} "
+                                       "(set MNIST_DESK_SHARED to the folder holding data/mnist_strokes/)")
         f.addRow("Drawn-style digits", self.drawn_spin)
         self.limit_spin = QSpinBox()
         self.limit_spin.setRange(0, 2_000_000)

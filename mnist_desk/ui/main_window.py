@@ -8,6 +8,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from .. import __version__
+from ..core.memory import freeze_long_lived, limit_malloc_arenas
 from ..core.paths import user_data_dir
 from .draw_tab import DrawTab
 from .models import ModelHub
@@ -30,6 +31,8 @@ def settings() -> QSettings:
 class MainWindow(QMainWindow):
     def __init__(self, initial_model: str | None = None, preload_tensorflow: bool = True):
         super().__init__()
+        # Before any worker thread starts: every job runs in a fresh thread (see core/memory.py).
+        limit_malloc_arenas()
         # The canvas predicts with numpy on tiny matrices: multi-threaded BLAS only adds hand-off
         # latency there (forward pass p95 10 ms -> 1.4 ms measured with one thread). TensorFlow
         # keeps its own thread pools, so training and gradients are unaffected.
@@ -80,9 +83,14 @@ class MainWindow(QMainWindow):
             return
         self.tf_state.setText("TensorFlow: loading…")
         self._tf_task = Task(_import_tensorflow, name="import-tensorflow")
-        self._tf_task.finished.connect(lambda _r: self.tf_state.setText("TensorFlow: ready"))
+        self._tf_task.finished.connect(self._tensorflow_ready)
         self._tf_task.failed.connect(lambda m, d: self.tf_state.setText(f"TensorFlow: failed ({m})"))
         self._tf_task.start()
+
+    def _tensorflow_ready(self, _result=None) -> None:
+        self.tf_state.setText("TensorFlow: ready")
+        if not self.train.is_running():  # a model alive now would never be collected
+            freeze_long_lived()
 
     def show_error(self, message: str) -> None:
         """A problem the user can act on (bad file...): status bar and a non-blocking message box."""

@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from ..core import registry, store
 from ..core.errors import MnistDeskError
+from ..core.memory import collect_garbage
 from .curves import LiveCurves, RunRecord, export_figure
 from .hparam_form import TrainForm, format_value
 from .tasks import Task
@@ -88,7 +89,7 @@ class TrainTab(QWidget):
         self.form.message.connect(self.message)
         # the fields tests and benchmarks set directly
         self.limit_spin, self.val_spin, self.data_edit = self.form.limit_spin, self.form.val_spin, self.form.data_edit
-        self.my_digits_box = self.form.my_digits_box
+        self.my_digits_box, self.drawn_spin = self.form.my_digits_box, self.form.drawn_spin
         scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
@@ -331,6 +332,12 @@ class TrainTab(QWidget):
             self.stop_button.setEnabled(False)
             out, self._outcome_of_run = self._outcome_of_run, None
             self.runFinished.emit(out)
+        # the previous run's model became garbage now: free it (see core/memory.py)
+        QTimer.singleShot(0, self._collect_garbage)
+
+    def _collect_garbage(self) -> None:
+        seconds = collect_garbage()
+        log.debug("garbage collected after a run in %.0f ms", seconds * 1000)
 
     def _say(self, text: str, error: bool = False) -> None:
         if error:

@@ -13,6 +13,7 @@ import time
 import numpy as np
 import pytest
 
+from mnist_desk.core.strokes import default_mnist_strokes_path
 from mnist_desk.core.training import TrainConfig
 
 LIMIT = 300  # training images per run
@@ -91,6 +92,19 @@ def test_short_run_finishes_draws_curves_and_is_saved(qtbot, window, tab):
     assert (cell("run"), cell("architecture"), cell("epochs"), cell("status")) == (out.stored.name, "linear", "3/3", "finished")
     assert "adam lr 0.003" in cell("training") and cell("test acc") == f"{out.test_accuracy * 100:.2f}%"
     assert tab.start_button.isEnabled() and not tab.stop_button.isEnabled() and tab.task is None
+
+
+@pytest.mark.skipif(not default_mnist_strokes_path().exists(), reason="MNIST stroke traces not available")
+def test_drawn_style_digits_join_the_training_set_and_the_record(qtbot, window, tab):
+    assert tab.drawn_spin.isEnabled()
+    tab.drawn_spin.setValue(30)
+    out = run(qtbot, tab, small(epochs=1))
+    assert out.failure is None and 25 <= out.n_drawn_style <= 30  # a digit whose trace is only a dot is skipped
+    assert out.n_train == LIMIT + out.n_drawn_style
+    meta = json.loads(out.stored.path.with_suffix(".json").read_text())
+    assert meta["training"]["drawn_style"] == out.n_drawn_style
+    row = tab.history_table.rowCount() - 1
+    assert f"+{out.n_drawn_style} drawn-style" in tab.history_cell(row, "training")
 
 
 def test_saved_model_appears_in_the_picker_and_predicts(qtbot, window, tab, mnist):
@@ -285,3 +299,15 @@ def test_run_records_from_saved_metadata_give_curves_on_both_axes():
     x, y = rec.epoch_series("val_accuracy", "seconds")
     assert list(x) == [2.0, 4.0] and list(y) == [0.72, 0.81]
     assert smooth(np.array([1.0]))[0] == 1.0 and math.isnan(smooth(np.array([1.0, float("nan")]))[1])
+
+
+def test_a_replaced_runs_model_is_freed_after_the_next_run(qtbot, window, tab):
+    """A long session must not keep every run's Keras model (and its traced functions) alive."""
+    import weakref
+
+    first = run(qtbot, tab, small(epochs=1))
+    first_model = weakref.ref(first.result.model)
+    del first
+    second = run(qtbot, tab, small(epochs=1))
+    assert tab.last_outcome is second
+    qtbot.waitUntil(lambda: first_model() is None, timeout=5_000)  # freed by the view's collection, no test gc
