@@ -84,30 +84,48 @@ def main(cycles: int = 20) -> None:
     rss_after_first = None
     responded = 0
     gaps_at_start = len(gaps)
+    by_step: dict[str, float] = {}
+    marks = [("", len(gaps))]
+
+    def step(name):
+        """Attribute the stalls since the last mark to the step that was running."""
+        prev, at = marks[-1]
+        if prev:
+            by_step[prev] = max(by_step.get(prev, 0.0), max(gaps[at:], default=0.0))
+        marks.append((name, len(gaps)))
+
     for c in range(cycles):
         # 1. start a run, let it train a little, stop it
+        step("start training")
         w.tabs.setCurrentWidget(train)
         cfg = TrainConfig(arch="mlp", hparams={"hidden": [64]}, epochs=50, batch_size=64, val_size=500)
         assert train.start(cfg)
         wait(lambda: getattr(train, "_last_progress", None) is not None, 120)  # the first batches arrived
+        step("training")
         pump(0.5)
+        step("stop and run end")
         train.stop()
         wait(lambda: not train.is_running())
+        pump(0.1)
         # 2. switch model
+        step("switch model")
         target = names[c % len(names)]
         w.hub.select(target)
         wait(lambda: w.hub.current is not None and w.hub.current.name == target)
         # 3. draw a digit
+        step("draw")
         w.tabs.setCurrentWidget(draw)
         draw.canvas.clear()
         drag(draw.canvas, [(140 + 55 * math.sin(t), 140 - 90 * math.cos(t)) for t in np.linspace(0, 2 * math.pi, 40)])
         # 4. inspect: weights and gradients of the current model and drawing
         w.tabs.setCurrentWidget(inspect)
         for view in ("weights", "gradients"):
+            step(f"inspect {view}")
             inspect.show_view(view)
             pump(0.2)
             wait(lambda: not inspect.busy())
         # the window still responds: a queued call comes back promptly
+        step("bookkeeping")
         got = []
         QTimer.singleShot(0, lambda: got.append(True))
         pump(0.05)
@@ -136,6 +154,8 @@ def main(cycles: int = 20) -> None:
     print(f"cycles: {cycles}, rss growth MB: {growth:.0f}")
     print(f"threads left: {left_tasks}" + (f" (python threads above start: {left_threads})" if left_threads else ""))
     print(f"max UI stall ms: {stall_max:.0f} (p99 {stall_p99:.0f})")
+    step("")
+    print("max UI stall by step (ms): " + ", ".join(f"{k} {v:.0f}" for k, v in by_step.items()))
 
 
 if __name__ == "__main__":
