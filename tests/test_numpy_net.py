@@ -64,3 +64,9 @@ def test_overlapping_pooling_is_refused():
     model = keras.Model(inp, keras.layers.Dense(10, name="logits")(keras.layers.Flatten()(x)))
     with pytest.raises(ModelFileError, match="pooling"):
         NumpyNet.from_model(model)
+
+
+def test_a_garbled_layer_option_is_a_model_file_error():
+    cfgs = [{"class_name": "Conv2D", "config": {"name": "c", "strides": "two", "dilation_rate": [1, 1], "groups": "x"}}]
+    with pytest.raises(ModelFileError, match="invalid option"):
+        NumpyNet._layers_from(cfgs, {"c": [np.zeros((3, 3, 1, 2), np.float32)]}, None)

@@ -105,6 +105,8 @@ def _maxpool(x: np.ndarray, size: int) -> np.ndarray:
 def _unsupported_option(kind: str, conf: dict) -> str | None:
     """A layer option the forward pass below does not implement (a file may set any Keras option)."""
     if kind == "Conv2D":
+        if min(_pair(conf.get("strides", 1))) < 1:
+            return "a stride below 1"
         if _pair(conf.get("dilation_rate", 1)) != (1, 1):
             return "dilation"
         if int(conf.get("groups", 1)) != 1:
@@ -174,7 +176,10 @@ class NumpyNet:
             name = conf.get("name", c.get("name"))
             if kind not in _NO_WEIGHTS | {"Dense", "Conv2D", "BatchNormalization"}:
                 raise ModelFileError(path, f"layer type {kind!r} has no numpy forward pass")
-            unsupported = _unsupported_option(kind, conf)
+            try:
+                unsupported = _unsupported_option(kind, conf)
+            except (TypeError, ValueError, IndexError):  # a damaged or hand-edited config.json
+                raise ModelFileError(path, f"layer {name!r} ({kind}) has an invalid option") from None
             if unsupported:
                 raise ModelFileError(path, f"layer {name!r} ({kind}) uses {unsupported}, which has no numpy forward pass")
             w = by_name.get(name, [])
