@@ -21,6 +21,18 @@ log = logging.getLogger(__name__)
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
 _applied: int | None = None
+_LIBC = None  # the C library once loaded; False where there is none
+
+
+def _libc():
+    global _LIBC
+    if _LIBC is None and sys.platform.startswith("linux"):
+        name = ctypes.util.find_library("c")
+        try:
+            _LIBC = ctypes.CDLL(name) if name else False
+        except OSError:
+            _LIBC = False
+    return _LIBC or None
 
 
 def limit_malloc_arenas(arenas: int = 2) -> bool:
@@ -28,15 +40,9 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
     global _applied
     if _applied == arenas:
         return True
-    if not sys.platform.startswith("linux"):
-        return False
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):  # musl and other libcs have no mallopt
+    libc = _libc()
+    mallopt = getattr(libc, "mallopt", None)  # musl and other libcs have none
+    if mallopt is None:
         return False
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
@@ -52,20 +58,6 @@ def release_free_memory() -> None:
     libc = _libc()
     if libc is not None and hasattr(libc, "malloc_trim"):
         libc.malloc_trim(0)
-
-
-_LIBC = None
-
-
-def _libc():
-    global _LIBC
-    if _LIBC is None and sys.platform.startswith("linux"):
-        name = ctypes.util.find_library("c")
-        try:
-            _LIBC = ctypes.CDLL(name) if name else False
-        except OSError:
-            _LIBC = False
-    return _LIBC or None
 
 
 _frozen = False
