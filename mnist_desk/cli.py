@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-augment", dest="augment", action="store_false")
     t.add_argument("--drawn-style", type=int, default=None, metavar="N",
                    help="add N MNIST digits re-drawn as pen strokes on a canvas (makes drawn digits read better)")
+    t.add_argument("--pen-digits", type=int, default=None, metavar="N",
+                   help="add N drawings of real pen digits (writers 1-20 of the shared pendigits set; default for cnn: 20000)")
+    t.add_argument("--not-digits", type=int, default=None, metavar="N",
+                   help="add N drawings that are not digits (Omniglot characters, doodles), so the model learns to "
+                   "answer them with no digit (default for cnn: 16000)")
     t.add_argument("--limit", type=int, help="use only the first N training images (quick runs)")
     t.add_argument("--data", help="MNIST files: a Keras .npz, a CSV, or a folder of IDX files (default: the shipped copy)")
     t.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs here")
@@ -135,15 +140,22 @@ def cmd_train(args, parser) -> int:
         return EXIT_OK
     config = _training_config(args, parser)
     from .core import store
+    from .core.calibration import calibrate_run
     from .core.training import evaluate, train
     from .core.training_data import prepare_training_data
 
-    drawn = args.drawn_style if args.drawn_style is not None else (50_000 if config.arch == "cnn" and args.data is None else 0)
-    if drawn:
-        print(f"adding {drawn} drawn-style digits (MNIST pen strokes re-drawn on a canvas)...", file=sys.stderr)
-    prepared = prepare_training_data(config.val_size, args.data, limit=args.limit, drawn_style=drawn, seed=config.seed)
+    default_cnn = config.arch == "cnn" and args.data is None
+
+    def added(value, cnn_default):
+        return value if value is not None else (cnn_default if default_cnn else 0)
+
+    drawn, pen, non = added(args.drawn_style, 50_000), added(args.pen_digits, 20_000), added(args.not_digits, 16_000)
+    if drawn or pen or non:
+        print(f"adding {drawn} drawn-style digits, {pen} real pen digits, {non} non-digits (drawn on a canvas)...",
+              file=sys.stderr)
+    prepared = prepare_training_data(config.val_size, args.data, limit=args.limit, drawn_style=drawn, seed=config.seed,
+                                     pen_digits=pen, not_digits=non)
     ds, split = prepared.dataset, prepared.split
-    drawn = prepared.n_drawn_style
 
     stop = threading.Event()
     interrupts = [0]
@@ -189,11 +201,18 @@ def cmd_train(args, parser) -> int:
     if result.stopped:
         print(f"stopped by the user after {result.batches_done} batches; saving the model as it is", file=sys.stderr)
     metrics = {"val_accuracy": result.history["val_accuracy"][-1] if result.history["val_accuracy"] else None}
+    calibration = calibrate_run(result.model, prepared)
+    if calibration:
+        print(f"calibrated on {calibration['fitted_on']}: temperature {calibration['temperature']:.3f}, "
+              f"unsure below {calibration['unsure_below']:.3f}, calibration error {calibration['calibration_error']:.4f}")
     if ds.has_test:
         ev = evaluate(result.model, ds.x_test, ds.y_test)
         metrics.update(test_accuracy=ev["accuracy"], test_log_loss=ev["log_loss"])
         print(f"test accuracy {ev['accuracy']:.4f}, log loss {ev['log_loss']:.4f}")
-    meta = metadata_for(result, ds.source, metrics, drawn_style=drawn, limit=args.limit)
+    meta = metadata_for(result, ds.source, metrics, drawn_style=prepared.n_drawn_style, limit=args.limit,
+                        pen_digits=prepared.n_pen_digits, not_digits=prepared.n_not_digits)
+    if calibration:
+        meta["calibration"] = calibration
     path = store.save_model(result.model, meta, name=args.name or config.arch, path=Path(args.out) if args.out else None)
     print(f"saved {path}")
     return EXIT_OK
@@ -222,6 +241,7 @@ def metadata_for(result, data_source: str, metrics: dict, **extra) -> dict:
 # ------------------------------------------------------------------------------ evaluate / predict
 def cmd_evaluate(args) -> int:
     from .core import data, store
+    from .core.calibration import expected_calibration_error
     from .core.training import evaluate
 
     model = store.load_model(store.find_model(args.model))
@@ -232,12 +252,14 @@ def cmd_evaluate(args) -> int:
     from sklearn.metrics import confusion_matrix
 
     cm = confusion_matrix(ds.y_test, ev["predictions"], labels=list(range(10)))
+    ece = expected_calibration_error(ev["probabilities"], ds.y_test)
     if args.json:
         print(json.dumps({"model": args.model, "data": ds.source, "accuracy": ev["accuracy"], "log_loss": ev["log_loss"],
-                          "confusion_matrix": cm.tolist()}))
+                          "calibration_error": ece, "confusion_matrix": cm.tolist()}))
         return EXIT_OK
     print(f"model: {args.model}\ndata: {ds.source} ({len(ds.y_test)} test images)")
     print(f"test accuracy: {ev['accuracy']:.4f}\nlog loss: {ev['log_loss']:.4f}")
+    print(f"calibration error (ECE of the top probability, 10 bins): {ece:.4f}")
     print("confusion matrix (rows: true digit, columns: predicted):")
     print("      " + "".join(f"{j:>6}" for j in range(10)))
     for i in range(10):
@@ -252,13 +274,23 @@ def cmd_predict(args) -> int:
     from .core.errors import EmptyDrawing
     from .core.preprocess import load_image_file, prepare_drawing
     from .core.training import predict_probabilities
+    from .core.verdict import EMPTY_VERDICT, UNSURE, Thresholds, decide
 
-    model = store.load_model(store.find_model(args.model))
+    model_path = store.find_model(args.model)
+    model = store.load_model(model_path)
     failures = 0
 
-    def emit(path, digit=None, probs=None, reason=None, error=None):
+    thresholds = Thresholds.from_metadata(store.read_metadata(model_path))
+
+    def emit(path, probs=None, reason=None, error=None):
+        v = decide(probs, thresholds) if probs is not None else (EMPTY_VERDICT if error is None else None)
         if args.json:
-            obj = {"path": path, "digit": digit, "probabilities": None if probs is None else [round(float(v), 6) for v in probs]}
+            obj = {"path": path, "digit": None if v is None else v.digit,
+                   "probabilities": None if probs is None else [round(float(q), 6) for q in probs]}
+            if v is not None:
+                obj["verdict"] = v.kind
+            if v is not None and v.kind == UNSURE:
+                obj["runner_up"] = v.runner_up
             if reason:
                 obj["reason"] = reason
             if error:
@@ -266,10 +298,10 @@ def cmd_predict(args) -> int:
             print(json.dumps(obj), flush=False)
         elif error:
             print(f"{path}: error: {error}", file=sys.stderr)
-        elif digit is None:
+        elif probs is None:
             print(f"{path}: no digit ({reason})")
         else:
-            print(f"{path}: {digit} ({probs[digit] * 100:.1f}%)")
+            print(f"{path}: {v.text}")
 
     pending_paths, pending_x = [], []
 
@@ -277,7 +309,7 @@ def cmd_predict(args) -> int:
         if pending_x:
             probs = predict_probabilities(model, np.stack(pending_x), batch_size=args.batch_size)
             for pth, pr in zip(pending_paths, probs):
-                emit(pth, int(pr.argmax()), pr)
+                emit(pth, pr)
             pending_paths.clear()
             pending_x.clear()
 

@@ -96,6 +96,7 @@ def test_evaluate_prints_accuracy_and_confusion_matrix(trained, capsys):
     code, out, err = _run(capsys, "evaluate", str(trained))
     assert code == 0, err
     assert "test accuracy" in out and "10000 test images" in out
+    assert "calibration error" in out
     lines = out.splitlines()
     head = lines.index("confusion matrix (rows: true digit, columns: predicted):")
     assert lines[head + 1].split() == [str(d) for d in range(10)]
@@ -114,6 +115,7 @@ def test_evaluate_json(trained, capsys):
     assert code == 0
     obj = json.loads(out)
     assert np.array(obj["confusion_matrix"]).sum() == 10000 and 0 < obj["accuracy"] <= 1
+    assert 0 <= obj["calibration_error"] <= 1
 
 
 def test_evaluate_garbage_file_is_a_clear_error(tmp_path, capsys):
@@ -180,15 +182,38 @@ def test_predict_json_one_line_per_path_in_order(pictures, mnist, capsys):
         assert len(probs) == 10 and all(isinstance(v, float) for v in probs)
         assert sum(probs) == pytest.approx(1.0, abs=1e-4)
         assert r["digit"] == int(np.argmax(probs)) == int(mnist.y_test[i])
+        assert r["verdict"] == "digit"
         assert "error" not in r and "reason" not in r
 
     empty = results[1]
     assert empty["digit"] is None and empty["probabilities"] is None
     assert "nothing to classify" in empty["reason"] and "error" not in empty
+    assert empty["verdict"] == "empty"
 
     bad = results[2]
     assert bad["digit"] is None and bad["probabilities"] is None
     assert "not an image" in bad["error"]
+    assert "verdict" not in bad
+
+
+def test_predict_says_not_a_digit_for_a_scribble(tmp_path, capsys):
+    """The default model, through the command line, on a tangle drawn as a person would scribble it."""
+    from PIL import Image
+
+    from mnist_desk.core.non_digits import random_doodle
+    from mnist_desk.core.strokes import render_strokes
+
+    paths = []
+    for i, kind in enumerate(("scribble", "hatching", "star", "grid")):
+        strokes = random_doodle(np.random.default_rng(100 + i), kind)
+        paths.append(tmp_path / f"{kind}.png")
+        Image.fromarray(render_strokes(strokes, canvas=280, size_frac=0.7, pen_width=14)).save(paths[-1])
+    code, out, err = _run(capsys, "predict", "--json", *map(str, paths))
+    assert code == 0, err
+    verdicts = [json.loads(line)["verdict"] for line in out.strip().splitlines()]
+    assert all(v in ("not a digit", "unsure") for v in verdicts), verdicts
+    code, out, _ = _run(capsys, "predict", *map(str, paths))
+    assert "100.0%" not in out and "sure)" not in out
 
 
 def test_predict_plain_text(pictures, mnist, capsys):
@@ -196,7 +221,7 @@ def test_predict_plain_text(pictures, mnist, capsys):
                           str(pictures["empty"]), str(pictures["bad"]))
     assert code == 0
     lines = out.strip().splitlines()
-    assert lines[0].startswith(f"{pictures['digit0']}: {mnist.y_test[0]} (") and lines[0].endswith("%)")
+    assert lines[0].startswith(f"{pictures['digit0']}: {mnist.y_test[0]} (") and lines[0].endswith("% sure)")
     assert lines[1].startswith(f"{pictures['empty']}: no digit (")
     assert f"{pictures['bad']}: error:" in err and "Traceback" not in err
 

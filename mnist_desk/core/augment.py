@@ -96,29 +96,63 @@ def add_flag_to_one(strokes, rng: np.random.Generator):
     return [flag] + list(strokes)
 
 
-def drawn_style_digit(strokes, rng: np.random.Generator, canvas: int = 280, supersample: int = 2, label: int | None = None) -> np.ndarray:
-    """One stroke digit -> a random canvas drawing -> prepare_drawing -> float32 (28,28)."""
-    strokes = [smooth_stroke(s) for s in strokes if len(s)]
+def drawn_style_digit(strokes, rng: np.random.Generator, canvas: int = 280, supersample: int = 2, label: int | None = None,
+                      smooth_passes: int = 2, max_step: int = 3) -> np.ndarray:
+    """One stroke drawing -> a random canvas drawing -> prepare_drawing -> float32 (28,28).
+
+    ``smooth_passes`` and ``max_step`` (the coarsest decimation) suit the source: de Jong's pixel traces
+    need smoothing; real pen strokes, sampled every 100 ms, are already coarse.
+    """
+    strokes = [smooth_stroke(s, smooth_passes) for s in strokes if len(s)]
     if label == 1 and strokes and rng.random() < FLAGGED_ONE_PROB:
         strokes = add_flag_to_one(strokes, rng)
     strokes = random_affine(strokes, rng)
-    step = int(rng.integers(1, 4))
+    step = int(rng.integers(1, max_step + 1))
     strokes = [decimate_stroke(s, step) for s in strokes]
     img = render_strokes(strokes, canvas=canvas, supersample=supersample, **random_canvas_params(rng, canvas))
     return prepare_drawing(img)
 
 
 # ------------------------------------------------------------------------------- generation
+# Where the strokes of each kind of generated image come from. Index i of a job is one image; sources with
+# fewer drawings than images asked for are used again (each copy drawn with its own random pen, size,
+# slant and place).
+SOURCES = ("mnist", "pendigits", "non-digits")
+
+
+def _source_drawings(source: str, split: str, path, indices) -> list[tuple[list[np.ndarray], int]]:
+    """(strokes, label) for each index of the job; label NOT_A_DIGIT for non-digits."""
+    if source == "mnist":
+        return load_mnist_strokes(split, path, indices=indices)
+    if source == "pendigits":
+        from .strokes import TRAIN_WRITERS, pendigits_of_writers
+
+        digits = pendigits_of_writers(TRAIN_WRITERS, path)
+        return [digits[int(i) % len(digits)] for i in indices]
+    from .non_digits import NOT_A_DIGIT, TRAIN_ALPHABETS, load_omniglot, random_doodle
+
+    drawings = load_omniglot(TRAIN_ALPHABETS, path)
+    out = []
+    for i in indices:
+        # even indices: people's characters of other alphabets; odd: generated doodles
+        if int(i) % 2 == 0:
+            out.append((drawings[(int(i) // 2) % len(drawings)][0], NOT_A_DIGIT))
+        else:
+            out.append((random_doodle(np.random.default_rng([7, int(i)])), NOT_A_DIGIT))
+    return out
+
+
 def _generate(job) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    split, path, indices, seed = job
-    digits = load_mnist_strokes(split, path, indices=indices)
+    source, split, path, indices, seed = job
+    drawings = _source_drawings(source, split, path, indices)
     xs = np.zeros((len(indices), 28, 28), np.uint8)
     ys = np.zeros(len(indices), np.uint8)
     ok = np.zeros(len(indices), bool)
-    for j, (i, (strokes, label)) in enumerate(zip(indices, digits)):
-        rng = np.random.default_rng([seed, int(i)])  # per digit: results do not depend on chunking
+    style = {"mnist": {}, "pendigits": {"smooth_passes": 1, "max_step": 1}, "non-digits": {"smooth_passes": 1, "max_step": 2}}[source]
+    for j, (i, (strokes, label)) in enumerate(zip(indices, drawings)):
+        rng = np.random.default_rng([seed, int(i)])  # per image: results do not depend on chunking
         try:
-            x = drawn_style_digit(strokes, rng, label=int(label))
+            x = drawn_style_digit(strokes, rng, label=int(label), **style)
         except EmptyDrawing:
             continue
         xs[j] = np.rint(x * 255.0).astype(np.uint8)
@@ -146,34 +180,43 @@ def drawn_style_images(
     use_cache: bool = True,
     workers: int = 2,
     should_stop=None,
+    source: str = "mnist",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Drawn-style versions of MNIST digits: ``(x uint8 (n,28,28) white on black, y uint8 (n,))``.
+    """Drawings rendered on a canvas and prepared like the user's: ``(x uint8 (n,28,28) white on black, y uint8 (n,))``.
 
-    ``indices`` picks MNIST ``split`` images (sequence i is image i); by default the first ``n`` of
-    train images 0..49,999 (all 50,000 if ``n`` is None), or of the 10,000 test images. The few
-    digits whose trace is only a dot are skipped, so slightly fewer than ``n`` may come back.
+    ``source`` says whose strokes: ``"mnist"`` (MNIST digits traced by de Jong; ``indices`` picks MNIST
+    ``split`` images, by default the first ``n`` of train images 0..49,999, or of the 10,000 test images),
+    ``"pendigits"`` (real pen digits of the training writers, each drawn again as often as ``n`` asks) or
+    ``"non-digits"`` (Omniglot characters of the training alphabets and generated doodles, label
+    ``NOT_A_DIGIT``); ``path`` overrides the source file. The few drawings that come out as a dot are
+    skipped, so slightly fewer than ``n`` may come back.
     Results are cached under ``cache_dir`` (default: the user cache folder, or
-    ``$MNIST_DESK_HOME/cache``) keyed by split, indices and seed. ``should_stop`` (a callable) is
+    ``$MNIST_DESK_HOME/cache``) keyed by source, split, indices and seed. ``should_stop`` (a callable) is
     polled between chunks; when it says stop, ``InterruptedError`` is raised and nothing is cached.
     """
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}")
     if indices is None:
-        limit = TRAIN_LIMIT if split == "train" else 10_000
-        indices = np.arange(limit if n is None else min(n, limit))
+        if source == "mnist":
+            limit = TRAIN_LIMIT if split == "train" else 10_000
+            indices = np.arange(limit if n is None else min(n, limit))
+        else:
+            indices = np.arange(int(n or 0))
     else:
         indices = np.asarray(indices, dtype=np.int64)
         if n is not None:
             indices = indices[:n]
     key = hashlib.sha256(
-        f"v{CACHE_VERSION}|{split}|{seed}|{path}|".encode() + indices.astype(np.int64).tobytes()
+        f"v{CACHE_VERSION}|{source}|{split}|{seed}|{path}|".encode() + indices.astype(np.int64).tobytes()
     ).hexdigest()[:16]
     cache = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
-    cache_file = cache / f"drawn_style_{split}_{len(indices)}_{key}.npz"
+    cache_file = cache / f"drawn_{source}_{split}_{len(indices)}_{key}.npz"
     if use_cache and cache_file.exists():
         with np.load(cache_file, allow_pickle=False) as d:
             return d["x"], d["y"]
 
     chunks = [c for c in np.array_split(indices, max(1, workers) * 8) if len(c)]
-    jobs = [(split, path, c, seed) for c in chunks]
+    jobs = [(source, split, path, c, seed) for c in chunks]
     parts = []
 
     def check_stop():
@@ -195,6 +238,8 @@ def drawn_style_images(
         for j in jobs:
             check_stop()
             parts.append(_generate(j))
+    if not parts:
+        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8)
     x = np.concatenate([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
     ok = np.concatenate([p[2] for p in parts])

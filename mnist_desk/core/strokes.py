@@ -74,6 +74,41 @@ def load_pendigits(path: str | Path | None = None, split: str = "train") -> list
     return out
 
 
+def pendigits_writers(path: str | Path | None = None, split: str = "train") -> np.ndarray:
+    """The writer (1-30) of each pendigits digit, in :func:`load_pendigits` order.
+
+    The ``.COMMENT`` field is ``label writer n``; holding writers out (never single digits of a writer)
+    is what makes a figure say how a model reads people it never saw.
+    """
+    path = Path(path) if path is not None else default_pendigits_path()
+    with _open_npz(path) as d:
+        try:
+            comments = d[f"{split}_comments"]
+        except KeyError as exc:
+            raise DataError(path, f"missing array {exc} for split {split!r}") from None
+    try:
+        return np.asarray([int(str(c).split()[1]) for c in comments], dtype=np.int64)
+    except (IndexError, ValueError):
+        raise DataError(path, "a .COMMENT field does not name its writer") from None
+
+
+# Writers of the shared pendigits split, by role. Training may use TRAIN_WRITERS; CALIBRATION_WRITERS set
+# a model's temperature and "unsure" threshold; TEST_WRITERS only measure. The figures on unseen writers
+# use CALIBRATION_WRITERS + TEST_WRITERS for accuracy (neither is trained on) and TEST_WRITERS alone for
+# what calibration decides (flag rate, calibration error).
+TRAIN_WRITERS = tuple(range(1, 21))
+CALIBRATION_WRITERS = tuple(range(21, 26))
+TEST_WRITERS = tuple(range(26, 31))
+
+
+def pendigits_of_writers(writers, path: str | Path | None = None) -> list[Digit]:
+    """The pendigits digits written by ``writers`` (in file order)."""
+    digits = load_pendigits(path)
+    who = pendigits_writers(path)
+    keep = set(int(w) for w in writers)
+    return [d for d, w in zip(digits, who) if int(w) in keep]
+
+
 def decode_mnist_strokes(seq: np.ndarray) -> list[np.ndarray]:
     """One de Jong sequence, rows ``(dx, dy, end_of_stroke, end_of_digit)`` -> list of (K,2) strokes.
 

@@ -18,6 +18,7 @@ import numpy as np
 from . import registry
 from .data import Split, to_float_images
 from .errors import TrainingError
+from .non_digits import NOT_A_DIGIT
 
 # Cross-entropy of a uniform guess over 10 classes is 2.3 nats; a running mean above this means the
 # optimiser has blown up even if the numbers are still finite (big learning rates do this).
@@ -360,10 +361,11 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
     epochs = config.epochs
     if config.max_batches is not None:
         epochs = min(epochs, math.ceil(config.max_batches / steps))
+    with_non_digits = bool(np.any(split.y_train == NOT_A_DIGIT))
     model.compile(
         optimizer=registry.make_optimizer(config.optimizer, _make_schedule(config, steps * epochs), config.momentum),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss=outlier_exposure_loss if with_non_digits else "sparse_categorical_crossentropy",
+        metrics=[outlier_exposure_accuracy if with_non_digits else "accuracy"],
     )
     x = to_float_images(split.x_train)
     y = split.y_train.astype(np.int32)
@@ -391,6 +393,43 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
         stopped=state["stopped"], failure=state["failure"],
         samples_per_s=state["batches_done"] * config.batch_size / seconds if seconds > 0 else 0.0,
     )
+
+
+# How much a non-digit counts against a digit in the loss (Hendrycks et al.'s outlier exposure uses 0.5).
+OUTLIER_WEIGHT = 0.5
+
+
+def outlier_exposure_loss(y_true, probs):
+    """Cross-entropy for digits; for a non-digit (label NOT_A_DIGIT), cross-entropy to the uniform guess.
+
+    Outlier exposure (Hendrycks, Mazeika & Dietterich, 2019): the network keeps its 10 outputs and learns
+    to answer a drawing unlike any digit with probabilities spread over all ten, which is what lets the
+    verdict say "not a digit" without an 11th class that every view would have to know about.
+    """
+    import keras
+    from keras import ops
+
+    y = ops.reshape(ops.cast(y_true, "int32"), (-1,))
+    logp = ops.log(ops.clip(probs, 1e-7, 1.0))
+    is_digit = ops.cast(y < NOT_A_DIGIT, logp.dtype)
+    onehot = keras.ops.one_hot(ops.minimum(y, NOT_A_DIGIT - 1), NOT_A_DIGIT, dtype=logp.dtype)
+    digit_loss = -ops.sum(onehot * logp, axis=-1)
+    uniform_loss = -ops.mean(logp, axis=-1)
+    return is_digit * digit_loss + (1.0 - is_digit) * OUTLIER_WEIGHT * uniform_loss
+
+
+def outlier_exposure_accuracy(y_true, probs):
+    """Accuracy where a non-digit counts as right when no digit gets half the probability."""
+    from keras import ops
+
+    y = ops.reshape(ops.cast(y_true, "int32"), (-1,))
+    pred = ops.cast(ops.argmax(probs, axis=-1), "int32")
+    digit_right = ops.cast(ops.equal(pred, y), "float32")
+    non_digit_right = ops.cast(ops.max(probs, axis=-1) < 0.5, "float32")
+    return ops.where(y < NOT_A_DIGIT, digit_right, non_digit_right)
+
+
+outlier_exposure_accuracy.__name__ = "accuracy"  # the history and progress read "accuracy" whatever the loss
 
 
 def _weights_finite(model) -> bool:

@@ -24,6 +24,13 @@ class TrainingData:
     split: data.Split  # what fit() sees: training images (with the additions) and validation images
     n_my_digits: int = 0
     n_drawn_style: int = 0
+    n_pen_digits: int = 0
+    n_not_digits: int = 0
+    # Held-out real digits for calibration (float (N,28,28), labels): the pen digits of writers the run
+    # never trains on when pen digits are used, else the validation images.
+    calibration_x: np.ndarray | None = None
+    calibration_y: np.ndarray | None = None
+    calibration_source: str = ""
 
 
 def prepare_training_data(
@@ -34,6 +41,8 @@ def prepare_training_data(
     my_digits_path: str | Path | None = None,
     drawn_style: int = 0,
     seed: int = 0,
+    pen_digits: int = 0,
+    not_digits: int = 0,
     should_stop: Callable[[], bool] | None = None,
 ) -> TrainingData:
     """Load and assemble a run's training set. Raises the loaders' :class:`DataError` for a bad file.
@@ -60,6 +69,30 @@ def prepare_training_data(
         out.n_drawn_style = len(xd)
         x_parts.append(xd)
         y_parts.append(yd.astype(split.y_train.dtype))
+    if pen_digits > 0:
+        from .augment import drawn_style_images
+
+        xp, yp = drawn_style_images(int(pen_digits), seed=seed, source="pendigits", should_stop=should_stop)
+        out.n_pen_digits = len(xp)
+        x_parts.append(xp)
+        y_parts.append(yp.astype(split.y_train.dtype))
+    if not_digits > 0:
+        from .augment import drawn_style_images
+
+        xn, yn = drawn_style_images(int(not_digits), seed=seed, source="non-digits", should_stop=should_stop)
+        out.n_not_digits = len(xn)
+        x_parts.append(xn)
+        y_parts.append(yn.astype(split.y_train.dtype))
+    if pen_digits > 0:
+        from .drawn_sets import prepared_drawings
+        from .strokes import CALIBRATION_WRITERS, pendigits_of_writers
+
+        out.calibration_x, out.calibration_y = prepared_drawings(pendigits_of_writers(CALIBRATION_WRITERS))
+        out.calibration_source = (f"{len(out.calibration_y)} pen digits of writers "
+                                  f"{CALIBRATION_WRITERS[0]}-{CALIBRATION_WRITERS[-1]}, never trained on")
+    elif len(split.x_val):
+        out.calibration_x, out.calibration_y = data.to_float_images(split.x_val)[..., 0], split.y_val
+        out.calibration_source = f"{len(split.y_val)} validation images"
     if len(x_parts) > 1 or limit:
         out.split = data.Split(np.concatenate(x_parts), np.concatenate(y_parts), split.x_val, split.y_val)
     return out

@@ -28,9 +28,10 @@ from PySide6.QtWidgets import (
 from ..core import my_digits as md
 from ..core.errors import EmptyDrawing, MnistDeskError
 from ..core.preprocess import center_of_mass, ink_bounding_box, ink_from_grey, prepare_drawing, remove_specks, to_grey
+from ..core.verdict import Thresholds, decide
 from .canvas import DrawingCanvas
 from .models import ModelHub
-from .prediction_view import ModelInputView, PredictionBars, TopDigit
+from .prediction_view import AnswerLine, ModelInputView, PredictionBars, TopDigit
 from .tasks import Task
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class DrawTab(QWidget):
         self.canvas = DrawingCanvas()
         self.bars = PredictionBars()
         self.top = TopDigit()
+        self.answers = AnswerLine()
         self.model_input = ModelInputView()
         self.current_input: np.ndarray | None = None
         self.last_probs: list[tuple[str, np.ndarray]] = []
@@ -95,7 +97,8 @@ class DrawTab(QWidget):
             self.digits = md.MyDigits.load()
         except MnistDeskError as exc:
             self.digits = md.MyDigits(md.default_path().with_name("my_digits.recovered.npz"))
-            QTimer.singleShot(0, lambda: self.message.emit(f"{exc}. New digits go to {self.digits.path.name}."))
+            text = f"{exc}. New digits go to {self.digits.path.name}."  # (exc is unbound once the except block ends)
+            QTimer.singleShot(0, lambda: self.message.emit(text))
         self._build()
         self.canvas.changed.connect(self._schedule_predict)
         self.canvas.strokeFinished.connect(self._on_stroke_finished)
@@ -174,6 +177,7 @@ class DrawTab(QWidget):
         right = QVBoxLayout()
         right.addLayout(pick)
         right.addLayout(top_row)
+        right.addWidget(self.answers)
         right.addWidget(self.bars, 1)
         right.addWidget(self._build_digits_panel())
 
@@ -300,6 +304,7 @@ class DrawTab(QWidget):
             self.last_probs = []
             self.model_input.set_image(None)
             self.bars.clear()
+            self.answers.set_answers([])
             self.top.show_nothing("Draw a digit" if self.canvas.is_empty() else str(exc).capitalize())
             self.canvas.set_overlay(None)
             return
@@ -308,14 +313,18 @@ class DrawTab(QWidget):
         if net is None:
             self.top.show_nothing("Loading the model…")
             return
+        models = [self.hub.current]
         results = [(self.hub.current.name, net.predict(x)[0])]
         for m in self.compared_models():
             other = self.hub.net(m)
             if other is not None:
+                models.append(m)
                 results.append((m.name, other.predict(x)[0]))
         self.last_probs = results
         self.bars.set_probabilities(results)
-        self.top.show_prediction(results[0][1], results[0][0])
+        verdicts = [decide(p, Thresholds.from_metadata(m.metadata)) for m, (_, p) in zip(models, results)]
+        self.top.show_prediction(results[0][1], results[0][0], Thresholds.from_metadata(models[0].metadata))
+        self.answers.set_answers([(name, v) for (name, _), v in zip(results, verdicts)])
         self.bars.plot.repaint()
         if self._event_t is not None:
             self.latencies_ms.append((time.perf_counter() - self._event_t) * 1000)

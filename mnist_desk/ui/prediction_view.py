@@ -8,23 +8,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from ..core.verdict import DIGIT, UNSURE, Thresholds, Verdict, decide, format_confidence
+
 COLORS = [(40, 110, 200), (230, 130, 30), (60, 170, 80)]
-UNSURE_TOP = 0.6  # below this top probability the window says it is unsure
-UNSURE_ENTROPY = 1.2  # nats; above this the distribution is too spread to trust
-
-
-def describe(probs: np.ndarray) -> tuple[int, float, bool, str]:
-    """(top digit, its probability, unsure?, a sentence for the user)."""
-    p = np.clip(np.asarray(probs, np.float64), 1e-12, 1.0)
-    order = np.argsort(p)[::-1]
-    top, second = int(order[0]), int(order[1])
-    entropy = float(-(p * np.log(p)).sum())
-    unsure = p[top] < UNSURE_TOP or entropy > UNSURE_ENTROPY
-    if unsure:
-        text = f"Not sure: {top} ({p[top] * 100:.0f}%) or {second} ({p[second] * 100:.0f}%)?"
-    else:
-        text = f"{p[top] * 100:.1f}% sure"
-    return top, float(p[top]), unsure, text
+VERDICT_COLORS = {DIGIT: "#1a4d99", UNSURE: "#b36b00", "not a digit": "#a03030"}
 
 
 class PredictionBars(QWidget):
@@ -103,15 +90,17 @@ class ModelInputView(QLabel):
 
 
 class TopDigit(QWidget):
-    """The predicted digit in large type, with its confidence or an honest 'not sure'."""
+    """The answer in large type: the digit, "?" when unsure between two, or "not a digit"; with its confidence."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.digit = QLabel("–")
-        f = QFont()
-        f.setPointSize(54)
-        f.setBold(True)
-        self.digit.setFont(f)
+        self._big, self._small = QFont(), QFont()
+        self._big.setPointSize(54)
+        self._big.setBold(True)
+        self._small.setPointSize(20)
+        self._small.setBold(True)
+        self.digit.setFont(self._big)
         self.digit.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.digit.setMinimumWidth(90)
         self.caption = QLabel("Draw a digit")
@@ -123,17 +112,57 @@ class TopDigit(QWidget):
         lay = QHBoxLayout(self)
         lay.addWidget(self.digit)
         lay.addWidget(self.caption, 1)
-        self.unsure = False
+        self.verdict: Verdict | None = None
 
-    def show_prediction(self, probs: np.ndarray, model_name: str) -> None:
-        top, p, unsure, text = describe(probs)
-        self.unsure = unsure
-        self.digit.setText(f"{top}?" if unsure else str(top))
-        self.digit.setStyleSheet("color: #b36b00;" if unsure else "color: #1a4d99;")
+    def show_prediction(self, probs: np.ndarray, model_name: str, thresholds: Thresholds = Thresholds()) -> Verdict:
+        v = decide(probs, thresholds)
+        self.verdict = v
+        p = np.asarray(probs, float)
+        if v.kind == DIGIT:
+            big, text = str(v.digit), f"{format_confidence(v.confidence)} sure"
+        elif v.kind == UNSURE:
+            big = "?"
+            text = (f"Unsure: {v.digit} or {v.runner_up}? ({v.digit} {format_confidence(p[v.digit])}, "
+                    f"{v.runner_up} {format_confidence(p[v.runner_up])})")
+        else:
+            big = "not a digit"
+            text = f"This does not look like a digit to the model (at most {format_confidence(v.confidence)} for {v.digit})."
+        self.digit.setFont(self._small if v.kind not in (DIGIT, UNSURE) else self._big)
+        self.digit.setText(big)
+        self.digit.setStyleSheet(f"color: {VERDICT_COLORS[v.kind]};")
         self.caption.setText(f"{text}\n({model_name})")
+        return v
 
     def show_nothing(self, message: str = "Draw a digit") -> None:
-        self.unsure = False
+        self.verdict = None
+        self.digit.setFont(self._big)
         self.digit.setText("–")
         self.digit.setStyleSheet("color: #888;")
         self.caption.setText(message)
+
+
+class AnswerLine(QLabel):
+    """Each compared model's own answer, in its bar colour: "cnn 9 · mlp 8 · linear not a digit"."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        f = QFont()
+        f.setPointSize(12)
+        self.setFont(f)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setToolTip("Every compared model's own answer: a digit, \"a or b?\" when it is unsure, or \"not a digit\"")
+        self.answers: list[tuple[str, Verdict]] = []
+
+    def set_answers(self, answers: list[tuple[str, Verdict]]) -> None:
+        from html import escape
+
+        self.answers = list(answers)
+        parts = [f"<span style='color: rgb{COLORS[i % len(COLORS)]}'><b>{escape(name)}</b> {escape(v.short)}</span>"
+                 for i, (name, v) in enumerate(self.answers)]
+        self.setText(" · ".join(parts))
+        self.setVisible(len(self.answers) > 1)
+
+    def plain_text(self) -> str:
+        """The line as a person reads it (without the colours)."""
+        return " · ".join(f"{name} {v.short}" for name, v in self.answers)

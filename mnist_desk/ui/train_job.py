@@ -62,6 +62,7 @@ def run_training(config, data_path=None, use_my_digits=False, limit=None, on_pro
     """
     from ..cli import metadata_for
     from ..core import training
+    from ..core.calibration import calibrate_run
     from ..core.numpy_net import NumpyNet
 
     from ..core.training_data import prepare_training_data
@@ -78,6 +79,7 @@ def run_training(config, data_path=None, use_my_digits=False, limit=None, on_pro
     if not result.ok:
         return out
     metrics = {"val_accuracy": result.history["val_accuracy"][-1] if result.history["val_accuracy"] else None}
+    calibration = calibrate_run(result.model, prepared)
     if ds.has_test:
         ev = training.evaluate(result.model, ds.x_test, ds.y_test)
         out.test_accuracy, out.test_log_loss = ev["accuracy"], ev["log_loss"]
@@ -86,6 +88,8 @@ def run_training(config, data_path=None, use_my_digits=False, limit=None, on_pro
     out.net = NumpyNet.from_model(result.model)
     out.metadata = metadata_for(result, ds.source, metrics, limit=limit, my_digits=n_mine, drawn_style=out.n_drawn_style,
                                 steps_per_epoch=out.steps_per_epoch, train_images=out.n_train)
+    if calibration:
+        out.metadata["calibration"] = calibration
     if save and not result.stopped and not (abort is not None and abort.is_set()):
         out.stored = save_outcome(out, save_name)
     return out

@@ -190,3 +190,46 @@ def test_window_remembers_its_geometry(qtbot, tmp_path, monkeypatch):
     # restored width and x; y and height are restored exactly.
     assert w2.pos().y() == pos.y() and w2.height() == size.height()
     w2.close()
+
+
+def draw_scribble(canvas):
+    """A dense tangle across the canvas, the way people test a digit reader."""
+    from mnist_desk.core.non_digits import random_doodle
+    from mnist_desk.core.strokes import place_strokes
+
+    for stroke in place_strokes(random_doodle(np.random.default_rng(4), "scribble"), canvas=280, size_frac=0.8):
+        drag(canvas, [tuple(p) for p in stroke[::2]])
+
+
+def _all_label_text(widget) -> str:
+    from PySide6.QtWidgets import QLabel
+
+    return " ".join(w.text() for w in widget.findChildren(QLabel))
+
+
+def test_a_scribble_is_not_read_as_a_digit(main_window):
+    tab = main_window.draw
+    draw_scribble(tab.canvas)
+    assert tab.top.verdict is not None and tab.top.verdict.kind in ("not a digit", "unsure")
+    assert tab.top.digit.text() in ("not a digit", "?")
+    assert "100.0%" not in _all_label_text(main_window)
+
+
+def test_compare_mode_gives_every_model_its_own_answer(main_window, qtbot):
+    tab = main_window.draw
+    others = [m.name for m in tab.hub.models if m.name != tab.hub.current.name][:2]
+    if not others:
+        pytest.skip("needs two models")
+    tab.set_compare(others)
+    draw_zero(tab.canvas)
+    qtbot.waitUntil(lambda: len(tab.answers.answers) == 1 + len(others), timeout=10_000)
+    line = tab.answers.plain_text()
+    names = [tab.hub.current.name, *others]
+    assert [n for n, _ in tab.answers.answers] == names
+    for name, verdict in tab.answers.answers:
+        assert f"{name} {verdict.short}" in line
+    assert tab.answers.isVisible()
+    assert tab.answers.answers[0][1].short == "0"  # the default model reads the 0
+    assert "100.0%" not in _all_label_text(main_window)
+    tab.canvas.clear()
+    assert tab.answers.answers == []
