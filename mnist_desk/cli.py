@@ -204,7 +204,7 @@ def cmd_train(args, parser) -> int:
     calibration = calibrate_run(result.model, prepared)
     if calibration:
         print(f"calibrated on {calibration['fitted_on']}: temperature {calibration['temperature']:.3f}, "
-              f"unsure below {calibration['unsure_below']:.3f}, calibration error {calibration['calibration_error']:.4f}")
+              f"unsure below {calibration['unsure_below']:.3f}, calibration error there {calibration['calibration_error_on_fit_set']:.4f}")
     if ds.has_test:
         ev = evaluate(result.model, ds.x_test, ds.y_test)
         metrics.update(test_accuracy=ev["accuracy"], test_log_loss=ev["log_loss"])

@@ -47,8 +47,27 @@ def test_the_model_threshold_decides_where_unsure_starts():
     assert list(decide_many(np.stack([p, p]), Thresholds(unsure_below=0.9))) == [UNSURE, UNSURE]
 
 
+def test_unsure_names_the_runner_up_only_when_it_is_plausible():
+    v = decide(_probs(d9=0.90, d4=0.02), Thresholds(unsure_below=0.95))
+    assert (v.kind, v.digit, v.runner_up, v.text) == (UNSURE, 9, None, "9?")
+
+
+def test_probabilities_a_broken_model_gives_claim_nothing():
+    for p in (np.full(10, np.nan), np.ones(3) / 3, np.zeros(0)):
+        v = decide(p)
+        assert v.kind == NOT_A_DIGIT and v.digit is None
+    assert list(decide_many(np.c_[np.full((2, 10), np.nan)])) == [NOT_A_DIGIT, NOT_A_DIGIT]
+
+
+def test_decide_and_decide_many_agree():
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.full(10, 0.3), 500)
+    t = Thresholds(unsure_below=0.8)
+    assert [decide(p, t).kind for p in probs] == list(decide_many(probs, t))
+
+
 def test_thresholds_from_damaged_metadata_fall_back_to_the_defaults():
-    for meta in (None, {}, {"calibration": "x"}, {"calibration": {"unsure_below": "0.9"}},
+    for meta in (None, {}, {"calibration": "x"}, {"calibration": {"unsure_below": "0.9"}}, {"calibration": {"unsure_below": 10**400}},
                  {"calibration": {"unsure_below": 7.0}}, {"calibration": {"unsure_below": float("nan")}}):
         assert Thresholds.from_metadata(meta) == Thresholds()
     assert Thresholds.from_metadata({"calibration": {"unsure_below": 0.8}}).unsure_below == 0.8

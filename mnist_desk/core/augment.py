@@ -18,6 +18,7 @@ Generation takes ~4 ms a digit; it runs on ``workers`` processes and is cached i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -27,11 +28,13 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from .errors import EmptyDrawing
+from .errors import DataError, EmptyDrawing
 from .preprocess import prepare_drawing
 from .strokes import load_mnist_strokes, random_canvas_params, render_strokes
 
-CACHE_VERSION = 3  # bump whenever generation changes: old cache files are then ignored
+# Bump whenever generation changes (here, or the writers, alphabets, DIGIT_LIKE or doodles it draws from):
+# old cache files are then ignored.
+CACHE_VERSION = 4
 TRAIN_LIMIT = 50_000  # MNIST train images 50,000.. are the validation set: never drawn from
 
 
@@ -120,18 +123,39 @@ def drawn_style_digit(strokes, rng: np.random.Generator, canvas: int = 280, supe
 SOURCES = ("mnist", "pendigits", "non-digits")
 
 
+@functools.lru_cache(maxsize=2)
+def _training_pen_digits(path):
+    from .strokes import TRAIN_WRITERS, pendigits_of_writers
+
+    digits = pendigits_of_writers(TRAIN_WRITERS, path)
+    if not digits:
+        raise DataError(path, "no pen digits of the training writers")
+    return digits
+
+
+@functools.lru_cache(maxsize=2)
+def _training_non_digit_drawings(path):
+    from .non_digits import TRAIN_ALPHABETS, load_omniglot
+
+    drawings = load_omniglot(TRAIN_ALPHABETS, path)
+    if not drawings:
+        raise DataError(path, "no drawings of the training alphabets")
+    return drawings
+
+
 def _source_drawings(source: str, split: str, path, indices) -> list[tuple[list[np.ndarray], int]]:
-    """(strokes, label) for each index of the job; label NOT_A_DIGIT for non-digits."""
+    """(strokes, label) for each index of the job; label NOT_A_DIGIT for non-digits.
+
+    A worker process runs many jobs: the pen digits and Omniglot drawings are read once per process.
+    """
     if source == "mnist":
         return load_mnist_strokes(split, path, indices=indices)
     if source == "pendigits":
-        from .strokes import TRAIN_WRITERS, pendigits_of_writers
-
-        digits = pendigits_of_writers(TRAIN_WRITERS, path)
+        digits = _training_pen_digits(path)
         return [digits[int(i) % len(digits)] for i in indices]
-    from .non_digits import NOT_A_DIGIT, TRAIN_ALPHABETS, load_omniglot, random_doodle
+    from .non_digits import NOT_A_DIGIT, random_doodle
 
-    drawings = load_omniglot(TRAIN_ALPHABETS, path)
+    drawings = _training_non_digit_drawings(path)
     out = []
     for i in indices:
         # even indices: people's characters of other alphabets; odd: generated doodles

@@ -18,6 +18,10 @@ from .verdict import DEFAULT_UNSURE_BELOW
 
 FLAG_RATE = 0.01  # share of held-out real digits allowed below the "unsure" threshold
 MIN_UNSURE_BELOW, MAX_UNSURE_BELOW = 0.3, 0.95
+# With (almost) no errors on the calibration digits the log loss keeps falling as T falls, and a fitted T
+# would sharpen the model without bound; it is fitted only with at least MIN_ERRORS errors, within bounds.
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.3, 5.0
+MIN_ERRORS = 10
 
 
 def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
@@ -49,7 +53,7 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     def nll(log_t: float) -> float:
         return float(-log_softmax(logits / math.exp(log_t), axis=1)[np.arange(len(y)), y].mean())
 
-    res = minimize_scalar(nll, bounds=(math.log(0.05), math.log(20.0)), method="bounded")
+    res = minimize_scalar(nll, bounds=(math.log(MIN_TEMPERATURE), math.log(MAX_TEMPERATURE)), method="bounded")
     return float(math.exp(res.x))
 
 
@@ -86,16 +90,17 @@ def calibrate(model, x: np.ndarray, y: np.ndarray, x_flag: np.ndarray | None = N
     from scipy.special import softmax
 
     logits = logits_of(model, x)
-    t = fit_temperature(logits, y)
+    flag_logits = logits if x_flag is None else logits_of(model, x_flag)
+    errors = int((logits.argmax(axis=1) != y).sum())
+    t = fit_temperature(logits, y) if errors >= MIN_ERRORS else 1.0
     fold_temperature(model, t)
-    flag_logits = logits if x_flag is None else logits_of(model, x_flag) * t  # (folded already: undo for one formula)
     probs_flag = softmax(flag_logits / t, axis=1)
     probs = softmax(logits / t, axis=1)
     return {
         "temperature": round(t, 4),
         "unsure_below": round(unsure_threshold(probs_flag, flag_rate), 4),
         "flag_rate": flag_rate,
-        "calibration_error": round(expected_calibration_error(probs, y), 4),
+        "calibration_error_on_fit_set": round(expected_calibration_error(probs, y), 4),
         "fitted_on": source or f"{len(y)} held-out digits",
     }
 
@@ -109,7 +114,12 @@ def calibrate_run(model, prepared) -> dict | None:
     None (the model keeps its raw probabilities and the default threshold) when there are too few of them
     to fit anything, e.g. a run with a tiny validation split.
     """
-    x, y = prepared.calibration_x, prepared.calibration_y
-    if x is None or len(y) < MIN_CALIBRATION_DIGITS:
+    x, y, source = prepared.calibration_x, prepared.calibration_y, prepared.calibration_source
+    if x is None:
+        from .data import to_float_images
+
+        x, y = to_float_images(prepared.split.x_val)[..., 0], prepared.split.y_val
+        source = f"{len(y)} validation images"
+    if len(y) < MIN_CALIBRATION_DIGITS:
         return None
-    return calibrate(model, x, y, source=prepared.calibration_source)
+    return calibrate(model, x, y, source=source)

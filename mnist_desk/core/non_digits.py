@@ -16,6 +16,7 @@ No TensorFlow, no Qt.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -119,7 +120,7 @@ def load_omniglot(alphabets=TRAIN_ALPHABETS, path: str | Path | None = None, kee
                     raise DataError(path, f"{info.filename}: not an Omniglot drawing ({exc})") from None
                 if strokes:
                     out.append((strokes, f"{alphabet}/{character}/{parts[3][:-4]}"))
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
         raise DataError(path, f"not a readable zip archive ({exc})") from None
     return out
 

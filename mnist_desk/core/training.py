@@ -361,12 +361,16 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
     epochs = config.epochs
     if config.max_batches is not None:
         epochs = min(epochs, math.ceil(config.max_batches / steps))
-    with_non_digits = bool(np.any(split.y_train == NOT_A_DIGIT))
-    model.compile(
-        optimizer=registry.make_optimizer(config.optimizer, _make_schedule(config, steps * epochs), config.momentum),
-        loss=outlier_exposure_loss if with_non_digits else "sparse_categorical_crossentropy",
-        metrics=[outlier_exposure_accuracy if with_non_digits else "accuracy"],
-    )
+    optimizer = registry.make_optimizer(config.optimizer, _make_schedule(config, steps * epochs), config.momentum)
+    fitted = model
+    if np.any(split.y_train == NOT_A_DIGIT):
+        # Outlier exposure: fit the logits (the same layers and weights, without the softmax) so the loss
+        # is computed stably from them; ``model`` itself is what the run hands back.
+        fitted = keras.Model(model.inputs, model.get_layer(registry.LOGITS_LAYER).output, name=model.name)
+        fitted.compile(optimizer=optimizer, loss=outlier_exposure_loss,
+                       metrics=[keras.metrics.MeanMetricWrapper(outlier_exposure_accuracy, name="accuracy")])
+    else:
+        model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     x = to_float_images(split.x_train)
     y = split.y_train.astype(np.int32)
     x_val = to_float_images(split.x_val) if len(split.x_val) else None
@@ -383,7 +387,7 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
     if config.tensorboard_dir:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(config.tensorboard_dir), update_freq="epoch"))
     t0 = time.perf_counter()
-    model.fit(**_training_input(x, y, config), epochs=epochs, verbose=0, callbacks=callbacks)
+    fitted.fit(**_training_input(x, y, config), epochs=epochs, verbose=0, callbacks=callbacks)
     seconds = time.perf_counter() - t0
     if state["failure"] is None and not _weights_finite(model):
         state["failure"] = "training stopped: the weights became NaN or infinite; try a smaller learning rate."
@@ -399,37 +403,35 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
 OUTLIER_WEIGHT = 0.5
 
 
-def outlier_exposure_loss(y_true, probs):
+def outlier_exposure_loss(y_true, logits):
     """Cross-entropy for digits; for a non-digit (label NOT_A_DIGIT), cross-entropy to the uniform guess.
 
     Outlier exposure (Hendrycks, Mazeika & Dietterich, 2019): the network keeps its 10 outputs and learns
     to answer a drawing unlike any digit with probabilities spread over all ten, which is what lets the
-    verdict say "not a digit" without an 11th class that every view would have to know about.
+    verdict say "not a digit" without an 11th class that every view would have to know about. Computed
+    from the logits z: -log p_y = logsumexp(z) - z_y, and the mean of -log p_k = logsumexp(z) - mean(z).
     """
-    import keras
     from keras import ops
 
     y = ops.reshape(ops.cast(y_true, "int32"), (-1,))
-    logp = ops.log(ops.clip(probs, 1e-7, 1.0))
-    is_digit = ops.cast(y < NOT_A_DIGIT, logp.dtype)
-    onehot = keras.ops.one_hot(ops.minimum(y, NOT_A_DIGIT - 1), NOT_A_DIGIT, dtype=logp.dtype)
-    digit_loss = -ops.sum(onehot * logp, axis=-1)
-    uniform_loss = -ops.mean(logp, axis=-1)
-    return is_digit * digit_loss + (1.0 - is_digit) * OUTLIER_WEIGHT * uniform_loss
+    lse = ops.logsumexp(logits, axis=-1)
+    is_digit = y < NOT_A_DIGIT
+    onehot = ops.one_hot(ops.minimum(y, NOT_A_DIGIT - 1), NOT_A_DIGIT, dtype=logits.dtype)
+    digit_loss = lse - ops.sum(onehot * logits, axis=-1)
+    uniform_loss = lse - ops.mean(logits, axis=-1)
+    return ops.where(is_digit, digit_loss, OUTLIER_WEIGHT * uniform_loss)
 
 
-def outlier_exposure_accuracy(y_true, probs):
+def outlier_exposure_accuracy(y_true, logits):
     """Accuracy where a non-digit counts as right when no digit gets half the probability."""
     from keras import ops
 
     y = ops.reshape(ops.cast(y_true, "int32"), (-1,))
-    pred = ops.cast(ops.argmax(probs, axis=-1), "int32")
+    probs = ops.softmax(logits, axis=-1)
+    pred = ops.cast(ops.argmax(logits, axis=-1), "int32")
     digit_right = ops.cast(ops.equal(pred, y), "float32")
     non_digit_right = ops.cast(ops.max(probs, axis=-1) < 0.5, "float32")
     return ops.where(y < NOT_A_DIGIT, digit_right, non_digit_right)
-
-
-outlier_exposure_accuracy.__name__ = "accuracy"  # the history and progress read "accuracy" whatever the loss
 
 
 def _weights_finite(model) -> bool:

@@ -26,8 +26,8 @@ class TrainingData:
     n_drawn_style: int = 0
     n_pen_digits: int = 0
     n_not_digits: int = 0
-    # Held-out real digits for calibration (float (N,28,28), labels): the pen digits of writers the run
-    # never trains on when pen digits are used, else the validation images.
+    # Held-out real digits for calibration (float (N,28,28), labels) when pen digits are used: the pen digits
+    # of writers the run never trains on (without them, calibration uses the validation images).
     calibration_x: np.ndarray | None = None
     calibration_y: np.ndarray | None = None
     calibration_source: str = ""
@@ -90,9 +90,12 @@ def prepare_training_data(
         out.calibration_x, out.calibration_y = prepared_drawings(pendigits_of_writers(CALIBRATION_WRITERS))
         out.calibration_source = (f"{len(out.calibration_y)} pen digits of writers "
                                   f"{CALIBRATION_WRITERS[0]}-{CALIBRATION_WRITERS[-1]}, never trained on")
-    elif len(split.x_val):
-        out.calibration_x, out.calibration_y = data.to_float_images(split.x_val)[..., 0], split.y_val
-        out.calibration_source = f"{len(split.y_val)} validation images"
     if len(x_parts) > 1 or limit:
-        out.split = data.Split(np.concatenate(x_parts), np.concatenate(y_parts), split.x_val, split.y_val)
+        x_all, y_all = np.concatenate(x_parts), np.concatenate(y_parts)
+        if len(x_parts) > 1:
+            # Mixed once here: training shuffles within a bounded buffer, and the parts arrive in blocks (all
+            # of MNIST, then the drawn ones), so without this the end of every epoch would be mostly additions.
+            order = np.random.default_rng(seed).permutation(len(y_all))
+            x_all, y_all = x_all[order], y_all[order]
+        out.split = data.Split(x_all, y_all, split.x_val, split.y_val)
     return out

@@ -27,6 +27,8 @@ DIGIT, UNSURE, NOT_A_DIGIT, EMPTY = "digit", "unsure", "not a digit", "empty"
 DEFAULT_UNSURE_BELOW = 0.5
 # Two digits holding at least this much between them make "unsure", not "not a digit".
 PAIR_MASS = 0.8
+# A second digit named in "a or b?" holds at least this much.
+RUNNER_UP = 0.1
 # Shown confidence is capped: a model is never 100% sure of a drawing.
 MAX_SHOWN = 0.999
 
@@ -42,20 +44,23 @@ class Thresholds:
 
         Values out of range in a damaged metadata file fall back to the defaults too.
         """
-        cal = (metadata or {}).get("calibration") if isinstance(metadata, dict) else None
-        if not isinstance(cal, dict):
+        cal = metadata.get("calibration") if isinstance(metadata, dict) else None
+        t = cal.get("unsure_below") if isinstance(cal, dict) else None
+        if not isinstance(t, (int, float)) or isinstance(t, bool):
             return cls()
-        t = cal.get("unsure_below")
-        ok = isinstance(t, (int, float)) and not isinstance(t, bool) and 0.1 <= float(t) <= 0.999
-        return cls(unsure_below=float(t)) if ok else cls()
+        try:
+            t = float(t)
+        except OverflowError:  # a huge integer in a damaged file
+            return cls()
+        return cls(unsure_below=t) if 0.1 <= t <= 0.999 else cls()
 
 
 @dataclass(frozen=True)
 class Verdict:
     kind: str  # DIGIT, UNSURE, NOT_A_DIGIT or EMPTY
-    digit: int | None  # the top class (None only when EMPTY)
+    digit: int | None  # the top class (None when EMPTY, or when the model gave no finite probabilities)
     confidence: float  # the top class's probability (0 when EMPTY)
-    runner_up: int | None = None  # the second class, named for UNSURE
+    runner_up: int | None = None  # the second class, named for UNSURE when it is plausible
 
     @property
     def text(self) -> str:
@@ -63,7 +68,7 @@ class Verdict:
         if self.kind == DIGIT:
             return f"{self.digit} ({format_confidence(self.confidence)} sure)"
         if self.kind == UNSURE:
-            return f"{self.digit} or {self.runner_up}?"
+            return f"{self.digit} or {self.runner_up}?" if self.runner_up is not None else f"{self.digit}?"
         if self.kind == NOT_A_DIGIT:
             return "not a digit"
         return "nothing drawn"
@@ -73,10 +78,8 @@ class Verdict:
         """The answer alone, for a line of several models: "7", "4 or 9?", "not a digit", "–"."""
         if self.kind == DIGIT:
             return str(self.digit)
-        if self.kind == UNSURE:
-            return f"{self.digit} or {self.runner_up}?"
-        if self.kind == NOT_A_DIGIT:
-            return "not a digit"
+        if self.kind in (UNSURE, NOT_A_DIGIT):
+            return self.text
         return "–"
 
 
@@ -88,30 +91,38 @@ def format_confidence(p: float) -> str:
     return f"{min(max(p, 0.0), MAX_SHOWN) * 100:.1f}%"
 
 
+def decide_many(probs: np.ndarray, thresholds: Thresholds = Thresholds()) -> np.ndarray:
+    """The verdict kinds of many drawings at once: an array of DIGIT / UNSURE / NOT_A_DIGIT strings.
+
+    Rows that are not 10 finite probabilities are NOT_A_DIGIT (a broken model claims nothing).
+    """
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] != 10:
+        return np.full(len(p) if p.ndim == 2 else 1, NOT_A_DIGIT, dtype=object)
+    out = np.full(len(p), NOT_A_DIGIT, dtype=object)
+    ok = np.all(np.isfinite(p), axis=1)
+    srt = np.sort(np.where(ok[:, None], p, 0.0), axis=1)
+    top, second = srt[:, -1], srt[:, -2]
+    out[ok & (top + second >= thresholds.pair_mass)] = UNSURE
+    out[ok & (top >= thresholds.unsure_below)] = DIGIT
+    return out
+
+
 def decide(probs, thresholds: Thresholds = Thresholds()) -> Verdict:
-    """The verdict on one drawing from a model's 10 probabilities."""
+    """The verdict on one drawing from a model's 10 probabilities.
+
+    "Unsure" names the runner-up only when it is plausible itself (at least RUNNER_UP of the probability):
+    "4 or 9?"; otherwise the top digit alone, with a question mark.
+    """
     p = np.asarray(probs, dtype=np.float64).reshape(-1)
+    kind = decide_many(p.reshape(1, -1), thresholds)[0]
     if p.size != 10 or not np.all(np.isfinite(p)):
-        return Verdict(NOT_A_DIGIT, int(np.nanargmax(p)) if np.any(np.isfinite(p)) else 0, 0.0)
+        return Verdict(NOT_A_DIGIT, None, 0.0)
     order = np.argsort(p)[::-1]
     first, second = int(order[0]), int(order[1])
-    top = float(p[first])
-    if top >= thresholds.unsure_below:
-        return Verdict(DIGIT, first, top)
-    if top + float(p[second]) >= thresholds.pair_mass:
-        return Verdict(UNSURE, first, top, second)
-    return Verdict(NOT_A_DIGIT, first, top)
-
-
-def decide_many(probs: np.ndarray, thresholds: Thresholds = Thresholds()) -> np.ndarray:
-    """The verdict kinds of many drawings at once: an array of DIGIT / UNSURE / NOT_A_DIGIT strings."""
-    p = np.asarray(probs, dtype=np.float64)
-    srt = np.sort(p, axis=1)
-    top, pair = srt[:, -1], srt[:, -1] + srt[:, -2]
-    out = np.full(len(p), NOT_A_DIGIT, dtype=object)
-    out[pair >= thresholds.pair_mass] = UNSURE
-    out[top >= thresholds.unsure_below] = DIGIT
-    return out
+    if kind == UNSURE:
+        return Verdict(UNSURE, first, float(p[first]), second if p[second] >= RUNNER_UP else None)
+    return Verdict(kind, first, float(p[first]))
 
 
 EMPTY_VERDICT = Verdict(EMPTY, None, 0.0)

@@ -311,6 +311,7 @@ class DrawTab(QWidget):
         self.current_input = x
         self.model_input.set_image(x)
         if net is None:
+            self.answers.set_answers([])
             self.top.show_nothing("Loading the model…")
             return
         models = [self.hub.current]
@@ -322,8 +323,8 @@ class DrawTab(QWidget):
                 results.append((m.name, other.predict(x)[0]))
         self.last_probs = results
         self.bars.set_probabilities(results)
-        verdicts = [decide(p, Thresholds.from_metadata(m.metadata)) for m, (_, p) in zip(models, results)]
-        self.top.show_prediction(results[0][1], results[0][0], Thresholds.from_metadata(models[0].metadata))
+        verdicts = [self.top.show_prediction(results[0][1], results[0][0], Thresholds.from_metadata(models[0].metadata))]
+        verdicts += [decide(p, Thresholds.from_metadata(m.metadata)) for m, (_, p) in zip(models[1:], results[1:])]
         self.answers.set_answers([(name, v) for (name, _), v in zip(results, verdicts)])
         self.bars.plot.repaint()
         if self._event_t is not None:

@@ -122,8 +122,10 @@ class TopDigit(QWidget):
             big, text = str(v.digit), f"{format_confidence(v.confidence)} sure"
         elif v.kind == UNSURE:
             big = "?"
-            text = (f"Unsure: {v.digit} or {v.runner_up}? ({v.digit} {format_confidence(p[v.digit])}, "
-                    f"{v.runner_up} {format_confidence(p[v.runner_up])})")
+            named = [d for d in (v.digit, v.runner_up) if d is not None]
+            text = f"Unsure: {v.short} (" + ", ".join(f"{d} {format_confidence(p[d])}" for d in named) + ")"
+        elif v.digit is None:
+            big, text = "not a digit", "The model gave no usable answer for this drawing."
         else:
             big = "not a digit"
             text = f"This does not look like a digit to the model (at most {format_confidence(v.confidence)} for {v.digit})."

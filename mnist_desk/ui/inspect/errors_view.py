@@ -7,10 +7,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from ...core.inspection import cell_indices
+from ...core.verdict import format_confidence
 from . import jobs
 from .common import InspectView, model_key
-from .gallery import Gallery
 from .figures import confusion_figure
+from .gallery import Gallery
 from .heatmap import ConfusionHeatmap
 from .panels import GREY, Panel, Tile
 
@@ -95,8 +96,8 @@ class ErrorsView(InspectView):
         self.cell, self.cell_images = (true_label, predicted), idx
         self.heatmap.set_selected((true_label, predicted))
         conf = self.conf.confidences[idx]
-        caps = [f"#{k}\n{true_label}→{predicted} {c * 100:.0f}%" for k, c in zip(idx, conf)]
-        tips = [f"test image #{k}: true {true_label}, predicted {predicted} with {c * 100:.1f}%; click to load it" for k, c in zip(idx, conf)]
+        caps = [f"#{k}\n{true_label}→{predicted} {format_confidence(c)}" for k, c in zip(idx, conf)]
+        tips = [f"test image #{k}: true {true_label}, predicted {predicted} with {format_confidence(c)}; click to load it" for k, c in zip(idx, conf)]
         self.gallery.set_items(self.data.x_test[idx], caps, idx, tips)
         kind = "correct" if true_label == predicted else "misclassified"
         self.gallery_title.setText(f"{len(idx)} {kind} test images: true {true_label}, predicted {predicted} "
@@ -112,7 +113,7 @@ class ErrorsView(InspectView):
         t, p = self.cell
         idx = self.cell_images[:GALLERY_EXPORT_MAX]
         conf = self.conf.confidences[idx]
-        tiles = [Tile(self.data.x_test[k] / 255.0, f"#{k} {c * 100:.0f}%", GREY, 0.0, 1.0) for k, c in zip(idx, conf)]
+        tiles = [Tile(self.data.x_test[k] / 255.0, f"#{k} {format_confidence(c)}", GREY, 0.0, 1.0) for k, c in zip(idx, conf)]
         more = f" (first {len(idx)} of {len(self.cell_images)})" if len(self.cell_images) > len(idx) else ""
         return Panel(f"True {t}, predicted {p}{more}", tiles, 10)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
 
+from ...core.verdict import format_confidence
 from . import jobs
 from .common import LRU, InspectView, image_key, model_key
 from .mosaic_view import MosaicView
@@ -30,8 +31,8 @@ def gradients_panel(r: jobs.GradientResult) -> Panel:
              Tile(g.top, f"top class {g.top_class}", DIVERGING, -s, s,
                   range_info(f"d {what} {g.top_class} / d pixel", g.top), (0, 1))]
     for k in range(10):
-        tiles.append(Tile(g.per_class[k], f"{k}: p={g.probabilities[k]:.2f}", DIVERGING, -s, s,
-                          range_info(f"d {what} {k} / d pixel", g.per_class[k]) + f" (p={g.probabilities[k]:.4f})",
+        tiles.append(Tile(g.per_class[k], f"{k}: {format_confidence(g.probabilities[k])}", DIVERGING, -s, s,
+                          range_info(f"d {what} {k} / d pixel", g.per_class[k]) + f" (probability {format_confidence(g.probabilities[k])})",
                           (1 + k // 5, k % 5)))
     note = f"one colour scale ±{s:.3g} for all ten"
     plural = "logits" if g.target == "logits" else "probabilities"
