@@ -1,6 +1,7 @@
 """Make docs/screenshot.png: the real window on an X server (run under Xvfb), a digit drawn with mouse drags.
 
-    xvfb-run -s "-screen 0 1280x800x24" python docs/make_screenshot.py [--tab Draw|Train|Inspect] [--out PATH]
+    xvfb-run -s "-screen 0 1280x800x24" python docs/make_screenshot.py [--tab Draw|Train|Inspect] [--compare mlp,linear]
+        [--out PATH]
 
 The whole screen is captured with ImageMagick's `import -window root`, so what you see is what X shows.
 """
@@ -23,6 +24,7 @@ def main() -> None:
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "screenshot.png"))
     ap.add_argument("--tab", default="Draw")
     ap.add_argument("--saliency", action="store_true")
+    ap.add_argument("--compare", default="", help="models to compare with, comma-separated (e.g. mlp,linear)")
     args = ap.parse_args()
     os.environ.setdefault("MNIST_DESK_HOME", tempfile.mkdtemp(prefix="mnist_desk_shot_"))
     from PySide6.QtWidgets import QApplication
@@ -38,6 +40,11 @@ def main() -> None:
         app.processEvents()
         time.sleep(0.01)
     c = w.draw.canvas
+    if args.compare:
+        w.draw.set_compare([n for n in args.compare.split(",") if n])
+        while any(w.hub.net(m) is None for m in w.draw.compared_models()):
+            app.processEvents()
+            time.sleep(0.01)
     # a handwritten 4: a slanted down-stroke and bar, then the long vertical
     drag(c, [(120 - 0.35 * t, 50 + t) for t in np.linspace(0, 120, 30)] + [(78 + t, 170) for t in np.linspace(0, 130, 30)])
     drag(c, [(175 + 0.1 * t, 70 + t) for t in np.linspace(0, 170, 40)])

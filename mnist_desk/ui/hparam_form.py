@@ -176,6 +176,19 @@ class TrainForm(QWidget):
             self.drawn_spin.setToolTip(f"Needs MNIST's pen-stroke traces, which were not found at {strokes} "
                                        "(set MNIST_DESK_SHARED to the folder holding data/mnist_strokes/)")
         f.addRow("Drawn-style digits", self.drawn_spin)
+        from ..core.non_digits import default_omniglot_path
+        from ..core.strokes import default_pendigits_path
+
+        self.pen_spin = self._addition_spin(
+            default_pendigits_path(), "pendigits",
+            "Add drawings of real pen digits (writers 1-20 of the shared pendigits set, each drawn again with its own "
+            "pen, size and slant): models trained with them read other people's handwriting better.")
+        f.addRow("Real pen digits", self.pen_spin)
+        self.non_digit_spin = self._addition_spin(
+            default_omniglot_path(), "omniglot",
+            "Add drawings that are not digits (letters of other alphabets, scribbles, shapes), trained toward no "
+            "digit at all: the model learns to answer \"not a digit\" instead of guessing.")
+        f.addRow("Non-digit drawings", self.non_digit_spin)
         self.limit_spin = QSpinBox()
         self.limit_spin.setRange(0, 2_000_000)
         self.limit_spin.setSingleStep(1000)
@@ -310,6 +323,26 @@ class TrainForm(QWidget):
 
     def drawn_style(self) -> int:
         return self.drawn_spin.value()
+
+    def pen_digits(self) -> int:
+        return self.pen_spin.value()
+
+    def not_digits(self) -> int:
+        return self.non_digit_spin.value()
+
+    @staticmethod
+    def _addition_spin(needs, folder: str, tip: str) -> QSpinBox:
+        """A count of generated training drawings (0 = none), greyed out when its source file is missing."""
+        spin = QSpinBox()
+        spin.setRange(0, 40_000)
+        spin.setSingleStep(4_000)
+        spin.setSpecialValueText("none")
+        spin.setToolTip(tip + " Drawn once, then cached.")
+        if not needs.exists():
+            spin.setEnabled(False)
+            spin.setToolTip(f"Needs {needs.name}, which was not found at {needs} (set MNIST_DESK_SHARED to the folder "
+                            f"holding data/{folder}/)")
+        return spin
 
     def limit(self) -> int | None:
         return self.limit_spin.value() or None

@@ -58,7 +58,8 @@ class MainWindow(QMainWindow):
         if geom is not None:
             self.restoreGeometry(geom)
         else:
-            self.resize(1180, 760)
+            avail = self.screen().availableGeometry()  # a laptop screen may be smaller than the default
+            self.resize(min(1180, avail.width()), min(760, avail.height()))
         idx = s.value("tab")
         if idx is not None:
             self.tabs.setCurrentIndex(int(idx))

@@ -34,6 +34,8 @@ class RunOutcome:
     n_val: int
     n_my_digits: int = 0
     n_drawn_style: int = 0
+    n_pen_digits: int = 0
+    n_not_digits: int = 0
     test_accuracy: float | None = None
     test_log_loss: float | None = None
     confusion: np.ndarray | None = None  # 10x10, rows: true digit, columns: predicted
@@ -52,8 +54,8 @@ class RunOutcome:
 
 
 def run_training(config, data_path=None, use_my_digits=False, limit=None, on_progress=None, should_stop=None, *,
-                 save=True, save_name=None, my_digits_path=None, drawn_style: int = 0,
-                 abort: threading.Event | None = None) -> RunOutcome:
+                 save=True, save_name=None, my_digits_path=None, drawn_style: int = 0, pen_digits: int = 0,
+                 not_digits: int = 0, abort: threading.Event | None = None) -> RunOutcome:
     """Load data, train, evaluate on the test set, snapshot and (unless stopped or failed) save. Worker thread.
 
     A diverged run (``result.failure``) is returned as is: never evaluated, never saved. A run stopped by
@@ -69,10 +71,11 @@ def run_training(config, data_path=None, use_my_digits=False, limit=None, on_pro
 
     prepared = prepare_training_data(config.val_size, data_path, limit=limit, use_my_digits=use_my_digits,
                                      my_digits_path=my_digits_path, drawn_style=drawn_style, seed=config.seed,
-                                     should_stop=should_stop)
+                                     pen_digits=pen_digits, not_digits=not_digits, should_stop=should_stop)
     ds, split, n_mine = prepared.dataset, prepared.split, prepared.n_my_digits
     result = training.train(config, split, on_progress=on_progress, should_stop=should_stop)
-    out = RunOutcome(result, ds.source, len(split.x_train), len(split.x_val), n_mine, n_drawn_style=prepared.n_drawn_style)
+    out = RunOutcome(result, ds.source, len(split.x_train), len(split.x_val), n_mine, n_drawn_style=prepared.n_drawn_style,
+                     n_pen_digits=prepared.n_pen_digits, n_not_digits=prepared.n_not_digits)
     if abort is not None and abort.is_set():
         out.aborted = True
         return out
@@ -87,6 +90,7 @@ def run_training(config, data_path=None, use_my_digits=False, limit=None, on_pro
         metrics.update(test_accuracy=out.test_accuracy, test_log_loss=out.test_log_loss, confusion_matrix=out.confusion.tolist())
     out.net = NumpyNet.from_model(result.model)
     out.metadata = metadata_for(result, ds.source, metrics, limit=limit, my_digits=n_mine, drawn_style=out.n_drawn_style,
+                                pen_digits=out.n_pen_digits, not_digits=out.n_not_digits,
                                 steps_per_epoch=out.steps_per_epoch, train_images=out.n_train)
     if calibration:
         out.metadata["calibration"] = calibration
@@ -153,5 +157,9 @@ def describe_training(t: dict) -> str:
         parts.append(f"+{t['my_digits']} my digits")
     if t.get("drawn_style"):
         parts.append(f"+{t['drawn_style']} drawn-style")
+    if t.get("pen_digits"):
+        parts.append(f"+{t['pen_digits']} pen digits")
+    if t.get("not_digits"):
+        parts.append(f"+{t['not_digits']} non-digits")
     parts.append(f"seed {t.get('seed', 0)}")
     return ", ".join(parts)

@@ -221,7 +221,7 @@ class TrainTab(QWidget):
         self._abort = threading.Event()
         task = Task(run_training, config, self.form.data_path(), use_mine, self.form.limit(),
                     name="train", save_name=name, my_digits_path=my_path, drawn_style=self.form.drawn_style(),
-                    abort=self._abort)
+                    pen_digits=self.form.pen_digits(), not_digits=self.form.not_digits(), abort=self._abort)
         task.progress.connect(self._on_progress)
         task.finished.connect(self._on_finished)
         task.failed.connect(self._on_failed)
@@ -380,7 +380,8 @@ class TrainTab(QWidget):
     def _record_from(self, out: RunOutcome, status: str) -> RunRecord:
         r = out.result
         training = {k: v for k, v in r.config.to_dict().items() if k not in ("arch", "hparams")}
-        training.update(limit=self._run_limit, my_digits=out.n_my_digits, drawn_style=out.n_drawn_style)
+        training.update(limit=self._run_limit, my_digits=out.n_my_digits, drawn_style=out.n_drawn_style,
+                        pen_digits=out.n_pen_digits, not_digits=out.n_not_digits)
         hist = r.history
         return RunRecord(
             label=out.stored.name if out.stored else self._run_name, arch=r.config.arch,

@@ -13,7 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from mnist_desk.core.strokes import default_mnist_strokes_path
+from mnist_desk.core.non_digits import default_omniglot_path
+from mnist_desk.core.strokes import default_mnist_strokes_path, default_pendigits_path
 from mnist_desk.core.training import TrainConfig
 
 LIMIT = 300  # training images per run
@@ -105,6 +106,23 @@ def test_drawn_style_digits_join_the_training_set_and_the_record(qtbot, window, 
     assert meta["training"]["drawn_style"] == out.n_drawn_style
     row = tab.history_table.rowCount() - 1
     assert f"+{out.n_drawn_style} drawn-style" in tab.history_cell(row, "training")
+
+
+@pytest.mark.skipif(not (default_pendigits_path().exists() and default_omniglot_path().exists()),
+                    reason="shared pen digits or Omniglot not available")
+def test_pen_digits_and_non_digits_train_a_calibrated_model(qtbot, window, tab):
+    """Pen digits and non-digit drawings join the run; the model is calibrated on writers it never saw."""
+    assert tab.form.pen_spin.isEnabled() and tab.form.non_digit_spin.isEnabled()
+    tab.form.pen_spin.setValue(40)
+    tab.form.non_digit_spin.setValue(40)
+    out = run(qtbot, tab, small(epochs=1))
+    assert out.failure is None and out.n_pen_digits >= 38 and out.n_not_digits >= 30
+    meta = json.loads(out.stored.path.with_suffix(".json").read_text())
+    assert meta["training"]["pen_digits"] == out.n_pen_digits and meta["training"]["not_digits"] == out.n_not_digits
+    cal = meta["calibration"]
+    assert "writers 21-25" in cal["fitted_on"] and 0.3 <= cal["unsure_below"] <= 0.95
+    row = tab.history_table.rowCount() - 1
+    assert f"+{out.n_not_digits} non-digits" in tab.history_cell(row, "training")
 
 
 def test_saved_model_appears_in_the_picker_and_predicts(qtbot, window, tab, mnist):
