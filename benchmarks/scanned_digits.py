@@ -3,7 +3,8 @@
 The 10,000 MNIST test digits (scans of real handwriting no model trains on) are made into the pictures a
 scanner or a phone gives - dark ink on light, grey paper, in five styles: ``small`` (the digit 14-20 px
 tall on a 32 px page, as on an envelope scan), ``large`` (100-160 px on a 200 px page), ``thick``
-(strokes grown 2-4 px at 120 px), ``thin`` (strokes thinned to 1-2 px at 120 px) and ``noisy`` (blurred,
+(strokes grown 2-4 px at 120 px), ``thin`` (the digit's own pen trace, de Jong's, drawn with a 1.5-3 px pen at
+100-140 px) and ``noisy`` (blurred,
 with paper grain and JPEG artefacts) - and saved as files, then classified by the command itself
 (``mnist-desk predict --json``). Prints one line per style and one in all::
 
@@ -40,12 +41,24 @@ from scipy import ndimage  # noqa: E402
 
 from mnist_desk import cli  # noqa: E402
 from mnist_desk.core import data  # noqa: E402
+from mnist_desk.core.strokes import load_mnist_strokes, render_strokes  # noqa: E402
 
 STYLES = ("small", "large", "thick", "thin", "noisy")
 
 
-def scan_like(digit: np.ndarray, style: str, rng: np.random.Generator) -> Image.Image:
-    """One MNIST digit (uint8 28x28, white on black) as a scanned picture of dark ink on light paper."""
+def fine_pen(strokes, rng: np.random.Generator) -> np.ndarray:
+    """The digit's traced strokes drawn with a fine pen (1.5-3 px for a digit 100-140 px tall): ink in [0, 1]."""
+    size = int(rng.integers(100, 141))
+    page = render_strokes(strokes, canvas=160, size_frac=size / 160, center=(80.0, 80.0),
+                          pen_width=float(rng.uniform(1.5, 3.0)))
+    return 1.0 - page.astype(np.float64) / 255.0
+
+
+def scan_like(digit: np.ndarray, style: str, rng: np.random.Generator, strokes=None) -> Image.Image:
+    """One MNIST digit (uint8 28x28, white on black) as a scanned picture of dark ink on light paper.
+
+    ``thin`` draws the digit's traced ``strokes`` (de Jong's trace of the same test image) with a fine pen.
+    """
     ink = Image.fromarray(digit)
     if style == "small":
         h, page = int(rng.integers(14, 21)), 32
@@ -56,11 +69,12 @@ def scan_like(digit: np.ndarray, style: str, rng: np.random.Generator) -> Image.
     big = np.asarray(ink.resize((h, h), Image.Resampling.BICUBIC), dtype=np.float64) / 255.0
     if style == "thick":
         big = ndimage.grey_dilation(big, size=int(rng.integers(3, 7)))
-    elif style == "thin":
-        big = ndimage.grey_erosion(big, size=int(rng.integers(5, 9)))
-    canvas = np.zeros((page, page))
-    r, c = (int(rng.integers(0, page - h + 1)) for _ in range(2))
-    canvas[r : r + h, c : c + h] = np.clip(big, 0, 1)
+    if style == "thin":
+        canvas = fine_pen(strokes, rng)
+    else:
+        canvas = np.zeros((page, page))
+        r, c = (int(rng.integers(0, page - h + 1)) for _ in range(2))
+        canvas[r : r + h, c : c + h] = np.clip(big, 0, 1)
     paper, dark = rng.uniform(200, 250), rng.uniform(10, 80)
     grey = paper - (paper - dark) * canvas
     if style == "noisy":
@@ -80,6 +94,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     ds = data.load_mnist()
+    traces = load_mnist_strokes("test")
     rng = np.random.default_rng(7)
     total_right = total = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,7 +103,7 @@ def main(argv=None) -> int:
             paths = []
             for i in idx:
                 p = Path(tmp) / f"{style}_{i}.png"
-                scan_like(ds.x_test[i], style, rng).save(p)
+                scan_like(ds.x_test[i], style, rng, traces[i][0]).save(p)
                 paths.append(str(p))
             out = io.StringIO()
             with contextlib.redirect_stdout(out):

@@ -38,6 +38,7 @@ CENTER = 14.5
 TARGET_STROKE_WIDTH = 2.5
 WORK_SIDE = 80  # the ink's larger side at the working resolution where the width is changed
 INK_THRESHOLD = 0.5  # soft ink above this counts as ink for boxes and masks
+UPSAMPLED = 2.0  # a picture enlarged more than this for the working resolution gets its edges sharpened
 MIN_CONTRAST = 0.1  # less than this between ink and background: nothing drawn
 MIN_INK_PIXELS = 8
 DOT_RATIO = 2.5  # ink extent / stroke width below this is a dot, not a digit
@@ -248,6 +249,13 @@ def prepare_drawing(
     n = int(round(2 * half * s))
     work = _resample(ink, (cx - half, cy - half, cx + half, cy + half), (n, n))
     work = np.clip(work, 0.0, 1.0)
+    top = float(work.max())
+    if 0.0 < top < 1.0:  # a hairline shrunk to the working size fades below the ink threshold: full ink again
+        work = work / top
+    if s > UPSAMPLED:
+        # A small picture (an envelope scan, a thumbnail) enlarged s times has edges s px soft, which the
+        # width step would keep as a halo: give them back the ~1.5 px ramp of a picture of this size.
+        work = np.clip((work - INK_THRESHOLD) * (s / 1.5) + INK_THRESHOLD, 0.0, 1.0)
 
     # 2. stroke width: after the final scaling (FIT / extent) strokes should be target_width wide
     if normalize_width:
