@@ -9,6 +9,7 @@ from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..core.verdict import DIGIT, UNSURE, Thresholds, Verdict, decide, format_confidence
+from ..core.verdict import NOT_A_DIGIT as NOT_A_DIGIT_KIND
 
 COLORS = [(40, 110, 200), (230, 130, 30), (60, 170, 80)]
 VERDICT_COLORS = {DIGIT: "#1a4d99", UNSURE: "#b36b00", "not a digit": "#a03030"}
@@ -113,6 +114,8 @@ class TopDigit(QWidget):
         lay.addWidget(self.digit)
         lay.addWidget(self.caption, 1)
         self.verdict: Verdict | None = None
+        self._look: str | None = "unset"
+        self._set_look(None)
 
     def show_prediction(self, probs: np.ndarray, model_name: str, thresholds: Thresholds = Thresholds()) -> Verdict:
         v = decide(probs, thresholds)
@@ -129,17 +132,23 @@ class TopDigit(QWidget):
         else:
             big = "not a digit"
             text = f"This does not look like a digit to the model (at most {format_confidence(v.confidence)} for {v.digit})."
-        self.digit.setFont(self._small if v.kind not in (DIGIT, UNSURE) else self._big)
+        self._set_look(v.kind)
         self.digit.setText(big)
-        self.digit.setStyleSheet(f"color: {VERDICT_COLORS[v.kind]};")
         self.caption.setText(f"{text}\n({model_name})")
         return v
 
+    def _set_look(self, kind: str | None) -> None:
+        # Font and style sheet changes re-lay out and re-polish the widget: only when the kind of answer changes.
+        if kind == self._look:
+            return
+        self._look = kind
+        self.digit.setFont(self._small if kind == NOT_A_DIGIT_KIND else self._big)
+        self.digit.setStyleSheet(f"color: {VERDICT_COLORS.get(kind, '#888')};")
+
     def show_nothing(self, message: str = "Draw a digit") -> None:
         self.verdict = None
-        self.digit.setFont(self._big)
+        self._set_look(None)
         self.digit.setText("–")
-        self.digit.setStyleSheet("color: #888;")
         self.caption.setText(message)
 
 
@@ -162,8 +171,12 @@ class AnswerLine(QLabel):
         self.answers = list(answers)
         parts = [f"<span style='color: rgb{COLORS[i % len(COLORS)]}'><b>{escape(name)}</b> {escape(v.short)}</span>"
                  for i, (name, v) in enumerate(self.answers)]
-        self.setText(" · ".join(parts))
-        self.setVisible(len(self.answers) > 1)
+        text = " · ".join(parts)
+        if text != self.text():  # a rich-text label re-lays out on every setText
+            self.setText(text)
+        shown = len(self.answers) > 1  # one model: the big answer above says it all
+        if self.isHidden() == shown:
+            self.setVisible(shown)
 
     def plain_text(self) -> str:
         """The line as a person reads it (without the colours)."""
