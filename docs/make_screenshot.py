@@ -24,6 +24,8 @@ def main() -> None:
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "screenshot.png"))
     ap.add_argument("--tab", default="Draw")
     ap.add_argument("--saliency", action="store_true")
+    ap.add_argument("--drawing", choices=("four", "scribble"), default="four", help="what to draw")
+    ap.add_argument("--size", default="1270x780", help="window size WxH")
     ap.add_argument("--compare", default="", help="models to compare with, comma-separated (e.g. mlp,linear)")
     args = ap.parse_args()
     os.environ.setdefault("MNIST_DESK_HOME", tempfile.mkdtemp(prefix="mnist_desk_shot_"))
@@ -34,7 +36,8 @@ def main() -> None:
     from mnist_desk.ui.testing import drag
 
     w = MainWindow()
-    w.setGeometry(0, 0, 1270, 780)
+    width, height = (int(v) for v in args.size.split("x"))
+    w.setGeometry(0, 0, width, height)
     w.show()
     while w.hub.current is None or w.hub.net(w.hub.current) is None:
         app.processEvents()
@@ -45,9 +48,12 @@ def main() -> None:
         while any(w.hub.net(m) is None for m in w.draw.compared_models()):
             app.processEvents()
             time.sleep(0.01)
-    # a handwritten 4: a slanted down-stroke and bar, then the long vertical
-    drag(c, [(120 - 0.35 * t, 50 + t) for t in np.linspace(0, 120, 30)] + [(78 + t, 170) for t in np.linspace(0, 130, 30)])
-    drag(c, [(175 + 0.1 * t, 70 + t) for t in np.linspace(0, 170, 40)])
+    if args.drawing == "four":  # a handwritten 4: a slanted down-stroke and bar, then the long vertical
+        drag(c, [(120 - 0.35 * t, 50 + t) for t in np.linspace(0, 120, 30)] + [(78 + t, 170) for t in np.linspace(0, 130, 30)])
+        drag(c, [(175 + 0.1 * t, 70 + t) for t in np.linspace(0, 170, 40)])
+    else:  # a star-like scribble
+        pts = [(80, 60), (200, 70), (60, 150), (210, 160), (70, 240), (190, 90), (140, 250), (120, 50), (215, 230)]
+        drag(c, [(x0 + (x1 - x0) * k / 8, y0 + (y1 - y0) * k / 8) for (x0, y0), (x1, y1) in zip(pts, pts[1:]) for k in range(8)])
     if args.saliency:
         w.draw.saliency_box.setChecked(True)
     for i in range(w.tabs.count()):
@@ -62,7 +68,7 @@ def main() -> None:
     for _ in range(20):
         app.processEvents()
         time.sleep(0.02)
-    subprocess.run(["import", "-window", "root", "-crop", "1270x780+0+0", args.out], check=True)
+    subprocess.run(["import", "-window", "root", "-crop", f"{width}x{height}+0+0", args.out], check=True)
     print("wrote", args.out)
     w.close()
 

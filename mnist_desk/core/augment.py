@@ -123,23 +123,19 @@ def drawn_style_digit(strokes, rng: np.random.Generator, canvas: int = 280, supe
 SOURCES = ("mnist", "pendigits", "non-digits")
 
 
-@functools.lru_cache(maxsize=2)
-def _training_pen_digits(path):
-    from .strokes import TRAIN_WRITERS, pendigits_of_writers
+@functools.lru_cache(maxsize=4)
+def _training_drawings(source: str, path):
+    """The pen digits of the training writers, or the Omniglot drawings of the training alphabets."""
+    if source == "pendigits":
+        from .strokes import TRAIN_WRITERS, pendigits_of_writers
 
-    digits = pendigits_of_writers(TRAIN_WRITERS, path)
-    if not digits:
-        raise DataError(path, "no pen digits of the training writers")
-    return digits
+        drawings, what = pendigits_of_writers(TRAIN_WRITERS, path), "pen digits of the training writers"
+    else:
+        from .non_digits import TRAIN_ALPHABETS, load_omniglot
 
-
-@functools.lru_cache(maxsize=2)
-def _training_non_digit_drawings(path):
-    from .non_digits import TRAIN_ALPHABETS, load_omniglot
-
-    drawings = load_omniglot(TRAIN_ALPHABETS, path)
+        drawings, what = load_omniglot(TRAIN_ALPHABETS, path), "drawings of the training alphabets"
     if not drawings:
-        raise DataError(path, "no drawings of the training alphabets")
+        raise DataError(path, f"no {what}")
     return drawings
 
 
@@ -151,11 +147,11 @@ def _source_drawings(source: str, split: str, path, indices) -> list[tuple[list[
     if source == "mnist":
         return load_mnist_strokes(split, path, indices=indices)
     if source == "pendigits":
-        digits = _training_pen_digits(path)
+        digits = _training_drawings(source, path)
         return [digits[int(i) % len(digits)] for i in indices]
     from .non_digits import NOT_A_DIGIT, random_doodle
 
-    drawings = _training_non_digit_drawings(path)
+    drawings = _training_drawings(source, path)
     out = []
     for i in indices:
         # even indices: people's characters of other alphabets; odd: generated doodles

@@ -128,10 +128,10 @@ class TopDigit(QWidget):
             named = [d for d in (v.digit, v.runner_up) if d is not None]
             text = f"Unsure: {v.short} (" + ", ".join(f"{d} {format_confidence(p[d])}" for d in named) + ")"
         elif v.digit is None:
-            big, text = "not a digit", "The model gave no usable answer for this drawing."
+            big, text = "not a\ndigit", "No usable answer from the model."
         else:
-            big = "not a digit"
-            text = f"This does not look like a digit to the model (at most {format_confidence(v.confidence)} for {v.digit})."
+            big = "not a\ndigit"
+            text = f"No digit stands out: at most {format_confidence(v.confidence)}, for {v.digit}."
         self._set_look(v.kind)
         self.digit.setText(big)
         self.caption.setText(f"{text}\n({model_name})")
