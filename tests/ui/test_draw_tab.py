@@ -26,6 +26,15 @@ def draw_zero(canvas):
     drag(canvas, [(140 + 60 * math.sin(t), 140 - 95 * math.cos(t)) for t in np.linspace(0, 2 * math.pi, 60)])
 
 
+def draw_scribble(canvas):
+    """A dense tangle across the canvas, the way people test a digit reader."""
+    from mnist_desk.core.non_digits import random_doodle
+    from mnist_desk.core.strokes import place_strokes
+
+    for stroke in place_strokes(random_doodle(np.random.default_rng(4), "scribble"), canvas=280, size_frac=0.8):
+        drag(canvas, [tuple(p) for p in stroke[::2]])
+
+
 def shown_digit(tab) -> int:
     return int(np.argmax(tab.bars.heights[0]))
 
@@ -161,9 +170,10 @@ def test_broken_model_file_shows_an_error_and_keeps_the_old_model(main_window, q
     assert tab.last_probs[0][0] == before.name
 
 
-def test_saliency_overlay_paints_over_the_drawing(main_window, qtbot):
+@pytest.mark.parametrize("drawer", [draw_one, draw_scribble], ids=["a digit", "not a digit"])
+def test_saliency_overlay_paints_over_the_drawing(main_window, qtbot, drawer):
     tab = main_window.draw
-    draw_one(tab.canvas)
+    drawer(tab.canvas)
     tab.saliency_box.setChecked(True)
     qtbot.waitUntil(lambda: tab.canvas._overlay is not None, timeout=60_000)
     assert getattr(tab, "saliency_grad").shape == (28, 28)
@@ -190,15 +200,6 @@ def test_window_remembers_its_geometry(qtbot, tmp_path, monkeypatch):
     # restored width and x; y and height are restored exactly.
     assert w2.pos().y() == pos.y() and w2.height() == size.height()
     w2.close()
-
-
-def draw_scribble(canvas):
-    """A dense tangle across the canvas, the way people test a digit reader."""
-    from mnist_desk.core.non_digits import random_doodle
-    from mnist_desk.core.strokes import place_strokes
-
-    for stroke in place_strokes(random_doodle(np.random.default_rng(4), "scribble"), canvas=280, size_frac=0.8):
-        drag(canvas, [tuple(p) for p in stroke[::2]])
 
 
 def _all_label_text(widget) -> str:
