@@ -69,13 +69,14 @@ def main(argv=None) -> int:
         return float((kinds != DIGIT).mean()), kinds
 
     f_omni, _ = flagged(x_omni)
-    f_doodle, _ = flagged(x_doodle)
+    f_doodle, kinds_doodle = flagged(x_doodle)
     p_dig = predict_probabilities(model, x_dig)
     kinds_dig = decide_many(p_dig, thresholds)
     n_non = len(x_omni) + len(x_doodle)
     print(f"non-digits flagged: {(f_omni * len(x_omni) + f_doodle * len(x_doodle)) / n_non:.3f}")
     print(f"  characters of unseen alphabets flagged: {f_omni:.3f}")
-    print(f"  doodles flagged: {f_doodle:.3f}")
+    print(f"  doodles flagged: {f_doodle:.3f} (" + ", ".join(
+        f"{k} {(kinds_doodle[i::len(DOODLE_KINDS)] != DIGIT).mean():.2f}" for i, k in enumerate(DOODLE_KINDS)) + ")")
     print(f"digits flagged: {(kinds_dig != DIGIT).mean():.3f}")
     wrong = p_dig.argmax(1) != y_dig
     print(f"  of the misread digits, flagged: {(kinds_dig[wrong] != DIGIT).mean() if wrong.any() else float('nan'):.3f}"

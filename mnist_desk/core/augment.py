@@ -34,7 +34,7 @@ from .strokes import load_mnist_strokes, random_canvas_params, render_strokes
 
 # Bump whenever generation changes (here, or the writers, alphabets, DIGIT_LIKE or doodles it draws from):
 # old cache files are then ignored.
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 TRAIN_LIMIT = 50_000  # MNIST train images 50,000.. are the validation set: never drawn from
 
 

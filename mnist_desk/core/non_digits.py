@@ -126,7 +126,25 @@ def load_omniglot(alphabets=TRAIN_ALPHABETS, path: str | Path | None = None, kee
 
 
 # ------------------------------------------------------------------------------ generated doodles
-DOODLE_KINDS = ("scribble", "hatching", "wave", "dash", "cross", "star", "grid", "zigzag")
+DOODLE_KINDS = ("scribble", "hatching", "wave", "dash", "cross", "star", "grid", "zigzag", "letter")
+
+# Capital letters as a person draws them (unit box, y down), one polyline per stroke. Omniglot's Latin
+# letters are lower case. Letters that read as digits (B, C, D, G, I, J, O, P, Q, S, U, Y, Z) are left out.
+CAPITALS = {
+    "A": [[(0, 1), (0.5, 0), (1, 1)], [(0.22, 0.6), (0.78, 0.6)]],
+    "E": [[(1, 0), (0, 0), (0, 1), (1, 1)], [(0, 0.5), (0.75, 0.5)]],
+    "F": [[(1, 0), (0, 0), (0, 1)], [(0, 0.5), (0.7, 0.5)]],
+    "H": [[(0, 0), (0, 1)], [(1, 0), (1, 1)], [(0, 0.5), (1, 0.5)]],
+    "K": [[(0, 0), (0, 1)], [(0.9, 0), (0, 0.55)], [(0.3, 0.4), (1, 1)]],
+    "L": [[(0, 0), (0, 1), (0.8, 1)]],
+    "M": [[(0, 1), (0, 0), (0.5, 0.6), (1, 0), (1, 1)]],
+    "N": [[(0, 1), (0, 0), (1, 1), (1, 0)]],
+    "R": [[(0, 1), (0, 0), (0.7, 0), (0.9, 0.12), (0.9, 0.38), (0.7, 0.5), (0, 0.5)], [(0.45, 0.5), (1, 1)]],
+    "T": [[(0, 0), (1, 0)], [(0.5, 0), (0.5, 1)]],
+    "V": [[(0, 0), (0.5, 1), (1, 0)]],
+    "W": [[(0, 0), (0.25, 1), (0.5, 0.35), (0.75, 1), (1, 0)]],
+    "X": [[(0, 0), (1, 1)], [(1, 0), (0, 1)]],
+}
 
 
 def _polyline(points) -> np.ndarray:
@@ -187,6 +205,10 @@ def random_doodle(rng: np.random.Generator, kind: str | None = None) -> list[np.
                     for t in np.linspace(0, np.pi, k, endpoint=False) + rng.uniform(0, 1)]
         t = np.pi / 2 + np.arange(6) * 4 * np.pi / 5
         return [_densify(_polyline(0.5 * np.c_[np.cos(t), -np.sin(t)] + j(size=(6, 2))))]
+    if kind == "letter":  # a capital letter, each corner where the hand put it
+        letter = CAPITALS[sorted(CAPITALS)[int(rng.integers(len(CAPITALS)))]]
+        width = rng.uniform(0.6, 1.0)
+        return [_densify(np.asarray(stroke, dtype=np.float64) * [width, 1.0] + j(0.04, (len(stroke), 2))) for stroke in letter]
     if kind == "grid":  # a hash sign, a box with a cross, a ladder
         lines = []
         for o in (-0.15, 0.15):
