@@ -2,8 +2,9 @@
 
 One function for the CLI's ``train`` and the window's Train view, so both build the same training set:
 the dataset (shipped MNIST or the user's files), the first ``limit`` training images, the user's own
-labelled digits from the Draw view, and MNIST digits re-drawn as pen strokes (drawn-style digits, which
-teach a model what a mouse-drawn digit looks like). Validation is the last ``val_size`` images of the
+labelled digits from the Draw view, MNIST digits re-drawn as pen strokes (drawn-style digits, which
+teach a model what a mouse-drawn digit looks like), real pen digits of other people, and drawings that are
+not digits (which teach it to say so). Validation is the last ``val_size`` images of the
 dataset's own training set, before anything is added, so added digits never leak into it.
 """
 
@@ -47,9 +48,11 @@ def prepare_training_data(
 ) -> TrainingData:
     """Load and assemble a run's training set. Raises the loaders' :class:`DataError` for a bad file.
 
-    ``drawn_style`` digits are generated from MNIST's pen-stroke traces on first use (a minute or so
-    for 50,000 on two cores) and cached; ``should_stop`` is polled between chunks of that work, and
-    a stop raises ``InterruptedError``.
+    ``drawn_style`` digits (MNIST's pen-stroke traces), ``pen_digits`` (real pen digits of the training
+    writers) and ``not_digits`` (Omniglot characters and doodles, label ``NOT_A_DIGIT``) are drawn on a
+    canvas on first use (a minute or so for 50,000 on two cores) and cached; ``should_stop`` is polled
+    between chunks of that work, and a stop raises ``InterruptedError``. With pen digits, the pen digits of
+    the calibration writers are prepared for calibrating the model after the run.
     """
     ds = data.load_mnist(data_path)
     split = data.split_validation(ds.x_train, ds.y_train, val_size)
@@ -62,27 +65,16 @@ def prepare_training_data(
         out.n_my_digits = len(mine)
         x_parts.append(mine.x)
         y_parts.append(mine.y.astype(split.y_train.dtype))
-    if drawn_style > 0:
-        from .augment import drawn_style_images
+    additions = ((drawn_style, "mnist", "n_drawn_style"), (pen_digits, "pendigits", "n_pen_digits"),
+                 (not_digits, "non-digits", "n_not_digits"))
+    for count, source, field in additions:
+        if count > 0:
+            from .augment import drawn_style_images
 
-        xd, yd = drawn_style_images(int(drawn_style), seed=seed, should_stop=should_stop)
-        out.n_drawn_style = len(xd)
-        x_parts.append(xd)
-        y_parts.append(yd.astype(split.y_train.dtype))
-    if pen_digits > 0:
-        from .augment import drawn_style_images
-
-        xp, yp = drawn_style_images(int(pen_digits), seed=seed, source="pendigits", should_stop=should_stop)
-        out.n_pen_digits = len(xp)
-        x_parts.append(xp)
-        y_parts.append(yp.astype(split.y_train.dtype))
-    if not_digits > 0:
-        from .augment import drawn_style_images
-
-        xn, yn = drawn_style_images(int(not_digits), seed=seed, source="non-digits", should_stop=should_stop)
-        out.n_not_digits = len(xn)
-        x_parts.append(xn)
-        y_parts.append(yn.astype(split.y_train.dtype))
+            xd, yd = drawn_style_images(int(count), seed=seed, source=source, should_stop=should_stop)
+            setattr(out, field, len(xd))
+            x_parts.append(xd)
+            y_parts.append(yd.astype(split.y_train.dtype))
     if pen_digits > 0:
         from .drawn_sets import prepared_drawings
         from .strokes import CALIBRATION_WRITERS, pendigits_of_writers
