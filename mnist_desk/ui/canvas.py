@@ -13,7 +13,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTabletEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from ..core.errors import ImageError
+from ..core.errors import EmptyDrawing, ImageError
 from ..core.preprocess import ink_from_grey, load_image_file, to_grey
 
 CANVAS_SIDE = 280
@@ -116,7 +116,11 @@ class DrawingCanvas(QWidget):
         except ValueError as exc:
             self.fileError.emit(f"{path}: {exc}")
             return False
-        ink = ink_from_grey(grey)  # 1 = ink, whatever the polarity of the picture
+        try:
+            ink = ink_from_grey(grey)  # 1 = ink, whatever the polarity of the picture
+        except EmptyDrawing:
+            self.fileError.emit(f"{path}: the picture is blank: no ink to read as a digit")
+            return False
         self.set_array((255 * (1.0 - ink)).astype(np.uint8))
         return True
 

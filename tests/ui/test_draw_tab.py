@@ -112,6 +112,20 @@ def test_dropping_a_non_image_reports_and_keeps_the_drawing(main_window, tmp_pat
     assert msgs and "bad.png" in msgs[-1]
 
 
+def test_dropping_a_blank_picture_says_so_and_keeps_the_drawing(main_window, tmp_path):
+    tab = main_window.draw
+    draw_one(tab.canvas)
+    before = tab.canvas.to_array()
+    blank = tmp_path / "blank.png"
+    Image.new("L", (200, 200), 255).save(blank)
+    msgs = []
+    tab.message.connect(msgs.append)
+    assert drop_file(tab.canvas, blank)  # delivered, and refused by the canvas
+    np.testing.assert_array_equal(tab.canvas.to_array(), before)
+    assert msgs and "blank.png" in msgs[-1] and "blank" in msgs[-1].split(":", 1)[1]
+    assert main_window.errors == []  # no "unexpected error" dialog
+
+
 def test_labelling_stores_the_digit_and_scores_models(main_window, qtbot, tmp_path):
     from mnist_desk.core.my_digits import MyDigits
 
