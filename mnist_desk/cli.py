@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import threading
@@ -19,6 +20,21 @@ from .core import registry
 from .core.errors import MnistDeskError
 
 EXIT_OK, EXIT_USER_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _count(minimum: int):
+    """An argparse type: an integer of at least ``minimum`` (a clear usage error otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is too small (at least {minimum})")
+        return value
+
+    return parse
 
 
 def _all_params() -> dict[str, registry.Param]:
@@ -53,21 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--optimizer", choices=registry.OPTIMIZERS)
     t.add_argument("--lr", "--learning-rate", dest="learning_rate", type=float)
     t.add_argument("--momentum", type=float)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--epochs", type=int)
+    t.add_argument("--batch-size", type=_count(1))
+    t.add_argument("--epochs", type=_count(1))
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--val-size", type=int, default=10_000, help="last N training images kept for validation (default 10000)")
+    t.add_argument("--val-size", type=_count(0), default=10_000, help="last N training images kept for validation (default 10000)")
     t.add_argument("--schedule", dest="lr_schedule", choices=registry.LR_SCHEDULES)
     t.add_argument("--augment", dest="augment", action="store_true", default=None, help="random small rotations/zooms/shifts")
     t.add_argument("--no-augment", dest="augment", action="store_false")
-    t.add_argument("--drawn-style", type=int, default=None, metavar="N",
+    t.add_argument("--drawn-style", type=_count(0), default=None, metavar="N",
                    help="add N MNIST digits re-drawn as pen strokes on a canvas (makes drawn digits read better)")
-    t.add_argument("--pen-digits", type=int, default=None, metavar="N",
+    t.add_argument("--pen-digits", type=_count(0), default=None, metavar="N",
                    help="add N drawings of real pen digits (writers 1-20 of the shared pendigits set; default for cnn: 20000)")
-    t.add_argument("--not-digits", type=int, default=None, metavar="N",
+    t.add_argument("--not-digits", type=_count(0), default=None, metavar="N",
                    help="add N drawings that are not digits (Omniglot characters, doodles), so the model learns to "
                    "answer them with no digit (default for cnn: 16000)")
-    t.add_argument("--limit", type=int, help="use only the first N training images (quick runs)")
+    t.add_argument("--limit", type=_count(1), help="use only the first N training images (quick runs)")
     t.add_argument("--data", help="MNIST files: a Keras .npz, a CSV, or a folder of IDX files (default: the shipped copy)")
     t.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs here")
     t.add_argument("--out", help="write the model to this .keras file (default: the user's model store)")
@@ -83,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", help="PNG/JPEG/... files, one digit each, any size, either polarity")
     p.add_argument("--model", help="model name or .keras path (default: cnn)")
     p.add_argument("--json", action="store_true", help="one JSON object per image per line")
-    p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument("--batch-size", type=_count(1), default=512)
 
     sub.add_parser("models", help="list shipped and saved models")
     return parser
@@ -286,7 +302,9 @@ def cmd_predict(args) -> int:
         v = decide(probs, thresholds) if probs is not None else (EMPTY_VERDICT if error is None else None)
         if args.json:
             obj = {"path": path, "digit": None if v is None else v.digit,
-                   "probabilities": None if probs is None else [round(float(q), 6) for q in probs]}
+                   # a broken model's NaN would be invalid JSON: null instead
+                   "probabilities": None if probs is None else [round(float(q), 6) if math.isfinite(q) else None
+                                                                for q in probs]}
             if v is not None:
                 obj["verdict"] = v.kind
             if v is not None and v.kind == UNSURE:

@@ -76,6 +76,11 @@ def test_train_hyperparameter_of_another_architecture_is_a_usage_error(capsys):
         (["train", "--arch", "mlp", "--activation", "swish"], "not one of"),
         (["train", "--arch", "resnet"], "invalid choice"),
         (["train", "--preset", "lenet5-adam", "--arch", "mlp"], "leave out --arch mlp"),
+        (["train", "--arch", "mlp", "--val-size", "-5"], "-5 is too small"),
+        (["train", "--arch", "mlp", "--batch-size", "0"], "0 is too small"),
+        (["train", "--arch", "mlp", "--limit", "ten"], "'ten' is not a whole number"),
+        (["predict", "--batch-size", "0", "x.png"], "0 is too small"),
+        (["predict", "--batch-size", "-1", "x.png"], "-1 is too small"),
     ],
 )
 def test_other_usage_errors_exit_2(capsys, argv, fragment):
@@ -233,6 +238,22 @@ def test_predict_only_bad_files_exits_1(pictures, tmp_path, capsys):
     results = [json.loads(line) for line in out.strip().splitlines()]
     assert [("error" in r) for r in results] == [True, True]
     assert "no such file" in results[1]["error"]
+
+
+def test_predict_json_stays_valid_json_when_a_model_gives_nan(pictures, tmp_path, capsys):
+    from mnist_desk.core import registry
+
+    model = registry.build_model("linear")
+    model.set_weights([np.full(w.shape, np.nan, w.dtype) for w in model.get_weights()])
+    path = store.save_model(model, {"arch": "linear"}, path=tmp_path / "nan.keras")
+
+    def no_constants(name):
+        raise AssertionError(f"invalid JSON constant {name}")
+
+    code, out, err = _run(capsys, "predict", "--model", str(path), "--json", str(pictures["digit0"]))
+    assert code == 0, err
+    obj = json.loads(out, parse_constant=no_constants)
+    assert obj["probabilities"] == [None] * 10 and obj["digit"] is None and obj["verdict"] == "not a digit"
 
 
 def test_predict_with_a_bad_model_is_a_clear_error(pictures, tmp_path, capsys):
