@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .files import require_regular_file
 from .paths import KERAS_CACHE_MNIST, SHIPPED_MNIST
 
 IMAGE_SIDE = 28
@@ -339,10 +340,7 @@ def _csv_pair(folder: Path) -> tuple[Path, Path | None] | None:
 
 # ------------------------------------------------------------------------------------ sources
 def _require_file(path: Path) -> None:
-    if not path.exists():
-        raise DataError(path, "no such file")
-    if path.is_dir():
-        raise DataError(path, "is a folder, not a file")
+    require_regular_file(path, DataError)
 
 
 def load_dataset(path: str | Path) -> Dataset:

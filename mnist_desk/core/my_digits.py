@@ -14,6 +14,7 @@ import numpy as np
 
 from .data import check_arrays
 from .errors import DataError, StoreError
+from .files import require_regular_file
 from .paths import user_data_dir
 from .store import atomic_write, remove_stale_temp_files
 
@@ -47,8 +48,9 @@ class MyDigits:
         """Load the set (an empty one if there is no file yet). A damaged file raises DataError and is left as is."""
         path = Path(path) if path is not None else default_path()
         remove_stale_temp_files(path.parent)
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             return cls(path)
+        require_regular_file(path, DataError)
         try:
             with np.load(path, allow_pickle=False) as z:
                 x, y = check_arrays(path, z["x"], z["y"])

@@ -25,6 +25,7 @@ from PIL import Image, ImageOps
 from scipy import ndimage
 
 from .errors import EmptyDrawing, ImageError
+from .files import require_regular_file
 
 SIDE = 28
 FIT = 20  # the ink's larger side after scaling, as in MNIST
@@ -306,10 +307,7 @@ def load_image_file(path: str | Path) -> np.ndarray:
     larger than 50 megapixels (decompression bombs).
     """
     path = Path(path)
-    if not path.exists():
-        raise ImageError(path, "no such file")
-    if path.is_dir():
-        raise ImageError(path, "is a folder, not an image file")
+    require_regular_file(path, ImageError)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -20,7 +20,8 @@ from typing import Callable
 
 from .. import __version__
 from . import registry
-from .errors import ModelFileError, StoreError
+from .errors import MnistDeskError, ModelFileError, StoreError
+from .files import require_regular_file
 from .paths import SHIPPED_MODELS_DIR, user_models_dir
 
 DEFAULT_MODEL = "cnn"
@@ -164,10 +165,12 @@ def _json_default(o):
 def read_metadata(model_path: Path) -> dict:
     meta_path = Path(model_path).with_suffix(".json")
     try:
+        if require_regular_file(meta_path).st_size > MAX_CONFIG_BYTES:
+            return {}
         text = meta_path.read_text(encoding="utf-8")
         meta = json.loads(text)
         return meta if isinstance(meta, dict) else {}
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError, MnistDeskError):  # missing, damaged or not a file: no metadata
         return {}
 
 
@@ -237,6 +240,7 @@ def vet_model_archive(path: Path) -> dict:
         raise ModelFileError(path, "is a folder, not a model file")
     if path.suffix.lower() in (".h5", ".hdf5"):  # Keras picks its legacy HDF5 loader by this suffix, whatever the content
         raise ModelFileError(path, "is a legacy HDF5 (.h5) model; only .keras files are accepted (legacy files can bypass Keras' safe mode)")
+    require_regular_file(path, ModelFileError)
     with open(path, "rb") as f:
         head = f.read(8)
     if head.startswith(b"\x89HDF"):
