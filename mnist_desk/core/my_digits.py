@@ -7,6 +7,8 @@ in the Keras layout (``x_train``/``y_train``) so :func:`mnist_desk.core.data.loa
 
 from __future__ import annotations
 
+import datetime
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,16 @@ DRAWING_SIDE = 280
 
 def default_path() -> Path:
     return user_data_dir() / "my_digits.npz"
+
+
+def _unused_name(path: Path, tag: str) -> Path:
+    """``my_digits.<tag>-YYYYmmdd-HHMMSS[-n].npz`` beside ``path``, a name no file has yet."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        candidate = path.with_name(f"{path.stem}.{tag}-{stamp}{f'-{n}' if n else ''}{path.suffix}")
+        if not candidate.exists() and not candidate.is_symlink():
+            return candidate
+    raise StoreError(f"{path.parent}: no free name to keep {path.name} under")
 
 
 def _fit_drawing(drawing: np.ndarray) -> np.ndarray:
@@ -62,6 +74,28 @@ class MyDigits:
         if len(drawings) != len(x):
             raise DataError(path, "digit set is inconsistent (drawings and digits differ in number)")
         return cls(path, x, y, drawings.astype(np.uint8))
+
+    @classmethod
+    def load_or_set_aside(cls, path: Path | None = None) -> tuple["MyDigits", str | None]:
+        """The set, or, when the file cannot be read, a new empty set at the same path and why.
+
+        The damaged file is set aside under a new name with a timestamp (never overwritten), so the next
+        session finds the new set where it expects it and every later label joins it: no session's digits
+        replace another's. If the file cannot even be renamed (a read-only folder), new digits go to a
+        file of their own, also named with a timestamp.
+        """
+        path = Path(path) if path is not None else default_path()
+        try:
+            return cls.load(path), None
+        except DataError as exc:
+            problem = exc.problem
+        aside = _unused_name(path, "damaged")
+        try:
+            os.replace(path, aside)
+        except OSError:
+            new = cls(_unused_name(path, "new"))
+            return new, f"{path}: {problem}. It could not be set aside; new digits go to {new.path.name}."
+        return cls(path), f"{path}: {problem}. It was kept as {aside.name}; new digits start a new set."
 
     def __len__(self) -> int:
         return len(self.y)

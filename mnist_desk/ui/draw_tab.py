@@ -93,12 +93,9 @@ class DrawTab(QWidget):
         self._digits_task: Task | None = None
         self.latencies_ms: list[float] = []
         self._event_t: float | None = None
-        try:
-            self.digits = md.MyDigits.load()
-        except MnistDeskError as exc:
-            self.digits = md.MyDigits(md.default_path().with_name("my_digits.recovered.npz"))
-            text = f"{exc}. New digits go to {self.digits.path.name}."  # (exc is unbound once the except block ends)
-            QTimer.singleShot(0, lambda: self.message.emit(text))
+        self.digits, problem = md.MyDigits.load_or_set_aside()
+        if problem:
+            QTimer.singleShot(0, lambda: self.message.emit(problem))
         self._build()
         self.canvas.changed.connect(self._schedule_predict)
         self.canvas.strokeFinished.connect(self._on_stroke_finished)
