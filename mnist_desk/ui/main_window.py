@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QByteArray, QSettings, QTimer
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from .. import __version__
@@ -55,13 +55,12 @@ class MainWindow(QMainWindow):
         self._extra_tabs()
         s = settings()
         geom = s.value("geometry")
-        if geom is not None:
-            self.restoreGeometry(geom)
-        else:
+        # A hand-edited or damaged settings file may hold anything: a value that is not what we wrote is ignored.
+        if not (isinstance(geom, QByteArray) and self.restoreGeometry(geom)):
             avail = self.screen().availableGeometry()  # a laptop screen may be smaller than the default
             self.resize(min(1180, avail.width()), min(760, avail.height()))
         idx = s.value("tab")
-        if idx is not None:
+        if isinstance(idx, (int, str)) and str(idx).isdigit() and int(idx) < self.tabs.count():
             self.tabs.setCurrentIndex(int(idx))
         self.statusBar().showMessage("Loading the model…")
         self.hub.select(initial_model)

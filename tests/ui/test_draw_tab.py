@@ -216,6 +216,41 @@ def test_window_remembers_its_geometry(qtbot, tmp_path, monkeypatch):
     w2.close()
 
 
+@pytest.mark.parametrize("ini", ["[General]\ntab=abc\ngeometry=hello\n",
+                                 "[General]\ntab=99999999999999999999999\ngeometry=@ByteArray(garbage)\n",
+                                 "\x00\xff not an ini file at all [[[\n"])
+def test_window_opens_with_a_damaged_settings_file(qtbot, tmp_path, monkeypatch, ini):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "settings.ini").write_bytes(ini.encode("latin-1"))
+    monkeypatch.setenv("MNIST_DESK_HOME", str(home))
+    from mnist_desk.ui.main_window import MainWindow
+
+    w = MainWindow(preload_tensorflow=False)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.isVisible() and w.tabs.currentIndex() == 0 and w.width() > 300
+    w.close()
+
+
+def test_window_opens_with_a_damaged_digit_set_and_keeps_it(qtbot, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "my_digits.npz").write_bytes(b"PK\x03\x04 truncated by a crash")
+    monkeypatch.setenv("MNIST_DESK_HOME", str(home))
+    from mnist_desk.ui.main_window import MainWindow
+
+    w = MainWindow(preload_tensorflow=False)
+    qtbot.addWidget(w)
+    msgs = []
+    w.draw.message.connect(msgs.append)
+    w.show()
+    qtbot.waitUntil(lambda: bool(msgs), timeout=5000)
+    assert "my_digits.npz" in msgs[0] and "kept as my_digits.damaged-" in msgs[0]
+    assert len(list(home.glob("my_digits.damaged-*.npz"))) == 1 and len(w.draw.digits) == 0
+    w.close()
+
+
 def _all_label_text(widget) -> str:
     from PySide6.QtWidgets import QLabel
 
