@@ -53,3 +53,12 @@ def test_a_set_that_cannot_be_set_aside_gets_a_new_file(tmp_path, mnist, monkeyp
     monkeypatch.undo()
     _label(digits, mnist, 1, start=0)
     assert len(MyDigits.load(digits.path)) == 1 and path.read_bytes() == b"damaged"
+
+
+def test_drawings_of_the_wrong_kind_are_a_damaged_set(tmp_path, mnist):
+    path = tmp_path / "my_digits.npz"
+    x, y = mnist.x_test[:2], mnist.y_test[:2]
+    for drawings in (np.array(["a", "b"]), np.array(5, np.uint8), np.zeros((2, 10, 10), np.uint8)):
+        np.savez(path, x=x, y=y, drawings=drawings)
+        digits, problem = MyDigits.load_or_set_aside(path)
+        assert problem and "drawings" in problem and len(digits) == 0

@@ -71,9 +71,12 @@ class MyDigits:
             raise
         except Exception as exc:  # noqa: BLE001 - zip/npy errors of a damaged file
             raise DataError(path, f"your digit set could not be read ({type(exc).__name__}: {exc}); it was left untouched") from None
+        if drawings.ndim != 3 or drawings.shape[1:] != (DRAWING_SIDE, DRAWING_SIDE) or drawings.dtype != np.uint8:
+            raise DataError(path, f"digit set's drawings are {drawings.dtype} {drawings.shape}, not {DRAWING_SIDE}x{DRAWING_SIDE} "
+                                  "grey images")
         if len(drawings) != len(x):
             raise DataError(path, "digit set is inconsistent (drawings and digits differ in number)")
-        return cls(path, x, y, drawings.astype(np.uint8))
+        return cls(path, x, y, drawings)
 
     @classmethod
     def load_or_set_aside(cls, path: Path | None = None) -> tuple["MyDigits", str | None]:
