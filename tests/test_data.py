@@ -55,6 +55,17 @@ def test_npz_keras_layout(tmp_path, sample):
     np.testing.assert_array_equal(ds.y_test, yt)
 
 
+def test_npz_one_hot_labels(tmp_path, sample):
+    x, y, _, _ = sample
+    onehot = np.eye(10, dtype=np.float32)[y]
+    np.savez(tmp_path / "m.npz", x_train=x, y_train=onehot)
+    np.testing.assert_array_equal(data.load_dataset(tmp_path / "m.npz").y_train, y)
+    for bad in (np.full_like(onehot, np.nan), np.zeros_like(onehot), onehot * 0.5):
+        np.savez(tmp_path / "bad.npz", x_train=x, y_train=bad)
+        with pytest.raises(DataError, match="not a single 1"):
+            data.load_dataset(tmp_path / "bad.npz")
+
+
 def test_npz_float_images_in_unit_range_are_rescaled(tmp_path, sample):
     x, y, _, _ = sample
     np.savez(tmp_path / "f.npz", x_train=x.astype(np.float32) / 255.0, y_train=y)

@@ -79,6 +79,11 @@ def check_arrays(path: Path | str | None, images: np.ndarray, labels: np.ndarray
     if images.ndim != 3 or images.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise DataError(path, f"{prefix}images have shape {images.shape}; expected (N, 28, 28) or (N, 784)")
     if labels.ndim == 2 and labels.shape[1] == N_CLASSES:  # one-hot, as some notebooks save them
+        if labels.dtype.kind not in "biuf":
+            raise DataError(path, f"{prefix}labels are of type {labels.dtype}, not numbers")
+        if not np.all((labels == 0) | (labels == 1)) or np.any(labels.sum(axis=1) != 1):
+            # argmax would read a row of NaN or of zeros as the digit 0
+            raise DataError(path, f"{prefix}labels look one-hot (10 columns) but some rows are not a single 1 among 0s")
         labels = labels.argmax(axis=1)
     if labels.ndim != 1:
         raise DataError(path, f"{prefix}labels have shape {labels.shape}; expected (N,)")
