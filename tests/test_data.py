@@ -243,3 +243,18 @@ def test_missing_path_and_unknown_format(tmp_path):
     _expect(tmp_path / "x.txt", "unknown format")
     (tmp_path / "empty").mkdir()
     _expect(tmp_path / "empty", "no mnist idx files")
+
+
+def test_npy_header_over_10_kb_is_called_what_it_is(tmp_path):
+    import zipfile
+
+    arr = np.zeros((2, 28, 28), np.uint8)
+    hdr = "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 28, 28), " + " " * 20_000 + "}"
+    hdr += " " * ((64 - (len(hdr) + 13) % 64) % 64) + "\n"
+    npy = b"\x93NUMPY\x02\x00" + len(hdr).to_bytes(4, "little") + hdr.encode() + arr.tobytes()
+    with zipfile.ZipFile(tmp_path / "big_header.npz", "w") as z:
+        z.writestr("x_train.npy", npy)
+        z.writestr("y_train.npy", npy)
+    with pytest.raises(DataError, match="oversized header") as info:
+        data.load_dataset(tmp_path / "big_header.npz")
+    assert "pickle" not in str(info.value)

@@ -149,6 +149,8 @@ def load_npz(path: str | Path) -> Dataset:
             except DataError:
                 raise
             except ValueError as exc:
+                if "max_header_size" in str(exc):  # numpy's refusal names allow_pickle as the way around it
+                    raise DataError(path, f"array {name!r} has an oversized header (over 10 KB); not a digit array") from None
                 if "pickle" in str(exc).lower():
                     raise DataError(path, f"array {name!r} holds pickled Python objects; refusing to load it") from None
                 raise DataError(path, f"array {name!r} is corrupt or truncated ({exc})") from None
