@@ -258,3 +258,12 @@ def test_npy_header_over_10_kb_is_called_what_it_is(tmp_path):
     with pytest.raises(DataError, match="oversized header") as info:
         data.load_dataset(tmp_path / "big_header.npz")
     assert "pickle" not in str(info.value)
+
+
+def test_gzip_idx_with_a_wrong_checksum_is_refused(tmp_path, sample):
+    x, y, xt, yt = sample
+    folder = _write_idx_folder(tmp_path / "idx", x, y, xt, yt, gz=True)
+    raw = bytearray((folder / "train-labels-idx1-ubyte.gz").read_bytes())
+    raw[-8] ^= 0xFF  # the CRC-32 of the trailer: the data inflate fine, the checksum does not match
+    (folder / "train-labels-idx1-ubyte.gz").write_bytes(bytes(raw))
+    _expect(folder, "checksum")

@@ -237,6 +237,12 @@ def read_idx(path: str | Path, expected_magic: int) -> np.ndarray:
             raise DataError(path, f"header claims {dims[0]:,} items; more than the {MAX_IMAGES:,} allowed")
         n_bytes = int(np.prod(dims, dtype=np.int64))
         body = _read_exact(f, n_bytes, path, f"{dims[0]:,} items")
+        if isinstance(f, gzip.GzipFile):
+            # gzip checks its CRC only once a read reaches the end of the stream: read one byte past the data
+            try:
+                f.read(1)
+            except Exception as exc:  # noqa: BLE001 - BadGzipFile (wrong CRC or length), zlib.error, EOFError
+                raise DataError(path, f"corrupt gzip file: the data does not match its checksum ({exc})") from None
     return np.frombuffer(body, np.uint8).reshape(dims).copy()
 
 
