@@ -386,6 +386,10 @@ def _check_weights_file(zf: zipfile.ZipFile, weights_size: int, path: Path | Non
         raise ModelFileError(path, f"weights file declares {declared:,} bytes of weights but holds only {weights_size:,}; refusing")
 
 
+# The dtypes a layer of ours may compute in (a "string" input loads in Keras, then fails at every prediction).
+FLOAT_DTYPES = frozenset({"float32", "float16", "bfloat16", "float64", "mixed_float16", "mixed_bfloat16"})
+
+
 def check_config(config, path: Path | None = None) -> None:
     """Raise ModelFileError if the config names anything outside our registry's classes."""
 
@@ -406,6 +410,11 @@ def check_config(config, path: Path | None = None) -> None:
                 reg = node.get("registered_name")
                 if reg not in (None, cls):
                     raise ModelFileError(path, f"model registers a custom object {reg!r}; refusing to load it")
+            dtype = node.get("dtype")
+            if cls in ("DTypePolicy", "FloatDTypePolicy") and isinstance(node.get("config"), dict):
+                dtype = node["config"].get("name")
+            if isinstance(dtype, str) and dtype not in FLOAT_DTYPES:
+                raise ModelFileError(path, f"model computes in {dtype!r} (at {where}); this app's models take and give floats")
             act = node.get("activation")
             if isinstance(act, str) and act not in registry.ALLOWED_ACTIVATIONS:
                 raise ModelFileError(path, f"model uses activation {act!r}, which this app does not allow")
