@@ -70,3 +70,15 @@ def test_a_garbled_layer_option_is_a_model_file_error():
     cfgs = [{"class_name": "Conv2D", "config": {"name": "c", "strides": "two", "dilation_rate": [1, 1], "groups": "x"}}]
     with pytest.raises(ModelFileError, match="invalid option"):
         NumpyNet._layers_from(cfgs, {"c": [np.zeros((3, 3, 1, 2), np.float32)]}, None)
+
+
+def test_a_model_that_cannot_read_a_drawing_is_refused_at_loading(tmp_path):
+    from mnist_desk.core import registry, store
+    from mnist_desk.core.errors import ModelFileError
+    from mnist_desk.core.numpy_net import NumpyNet
+
+    model = registry.build_model("linear")
+    model.set_weights([np.full(w.shape, np.nan, w.dtype) for w in model.get_weights()])
+    path = store.save_model(model, {"arch": "linear"}, path=tmp_path / "nan.keras")
+    with pytest.raises(ModelFileError, match="does not give 10 probabilities"):
+        NumpyNet.from_keras_file(path)

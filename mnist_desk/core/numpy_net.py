@@ -158,7 +158,22 @@ class NumpyNet:
         except Exception as exc:  # noqa: BLE001 - h5py/zip errors of a damaged file
             raise ModelFileError(path, f"weights could not be read ({type(exc).__name__}: {exc})") from None
         layer_cfgs = config.get("config", {}).get("layers", [])
-        return cls(cls._layers_from(layer_cfgs, by_name, path), name=config.get("config", {}).get("name", path.stem))
+        net = cls(cls._layers_from(layer_cfgs, by_name, path), name=config.get("config", {}).get("name", path.stem))
+        net.check_reads_digits(path)
+        return net
+
+    def check_reads_digits(self, path=None) -> None:
+        """One forward pass on a blank 28x28 image, at loading: a model that cannot give 10 probabilities for it
+        (another input size, a weight of the wrong shape, NaN weights) is refused once, not at every stroke."""
+        try:
+            with np.errstate(all="ignore"):
+                out = self.forward(np.zeros((1, 28, 28), np.float32))
+        except Exception as exc:  # noqa: BLE001 - whatever a malformed layer raises
+            raise ModelFileError(path, f"does not run on a 28x28 drawing ({type(exc).__name__}: {exc})") from None
+        if out.shape != (1, 10):
+            raise ModelFileError(path, f"gives {out.shape[1:] if out.ndim > 1 else out.shape} outputs for a drawing, not 10")
+        if not np.all(np.isfinite(out)) or abs(float(out.sum()) - 1.0) > 1e-3 or float(out.min()) < -1e-6:
+            raise ModelFileError(path, "does not give 10 probabilities for a drawing (its weights are damaged or NaN)")
 
     @classmethod
     def from_model(cls, model) -> "NumpyNet":

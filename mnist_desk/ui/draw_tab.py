@@ -311,13 +311,16 @@ class DrawTab(QWidget):
             self.answers.set_answers([])
             self.top.show_nothing("Loading the model…")
             return
-        models = [self.hub.current]
-        results = [(self.hub.current.name, net.predict(x)[0])]
-        for m in self.compared_models():
+        models, results = [], []
+        for m in [self.hub.current, *self.compared_models()]:
             other = self.hub.net(m)
-            if other is not None:
-                models.append(m)
-                results.append((m.name, other.predict(x)[0]))
+            probs = self._probabilities(m, other, x) if other is not None else None
+            if probs is None:
+                if m is self.hub.current:
+                    return  # the broken current model is being replaced; the next prediction uses the new one
+                continue
+            models.append(m)
+            results.append((m.name, probs))
         self.last_probs = results
         self.bars.set_probabilities(results)
         verdicts = [self.top.show_prediction(results[0][1], results[0][0], Thresholds.from_metadata(models[0].metadata))]
@@ -328,6 +331,24 @@ class DrawTab(QWidget):
             self.latencies_ms.append((time.perf_counter() - self._event_t) * 1000)
             self._event_t = None
         self.predicted.emit(results[0])
+
+    def _probabilities(self, m, net, x: np.ndarray) -> np.ndarray | None:
+        """The model's 10 probabilities for the drawing; None if it fails on it (it is then put aside, once)."""
+        try:
+            probs = np.asarray(net.predict(x)[0], dtype=np.float64)
+            if probs.shape != (10,):
+                raise ValueError(f"{probs.shape[0]} outputs instead of 10")
+            return probs
+        except Exception as exc:  # noqa: BLE001 - a model file may break in ways loading could not see
+            log.warning("model %s failed on a drawing", m.path, exc_info=True)
+            self.message.emit(f"Model {m.name} failed on this drawing ({type(exc).__name__}: {exc}) and was put aside.")
+            for c in self.compare_combos:
+                if c.currentData() == str(m.path):
+                    c.setCurrentIndex(0)
+            self.hub.forget(m)
+            if m is self.hub.current:
+                self.hub.select(next((str(o.path) for o in self.hub.models if o.path != m.path), None))
+            return None
 
     def _on_stroke_finished(self) -> None:
         self.predict_now()

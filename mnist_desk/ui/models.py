@@ -103,6 +103,10 @@ class ModelHub(QObject):
         task.failed.connect(lambda msg, details: self.loadFailed.emit(msg))
         self._track(task)
 
+    def forget(self, m: store.StoredModel) -> None:
+        """Drop a model's cached net (it failed on a drawing): choosing it again reloads and re-checks it."""
+        self._nets.pop(str(m.path), None)
+
     def add_in_memory(self, m: store.StoredModel, net: NumpyNet) -> None:
         """A model just trained and saved: cache its net and make it current."""
         self._nets[str(m.path)] = net

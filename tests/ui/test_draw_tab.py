@@ -184,6 +184,28 @@ def test_broken_model_file_shows_an_error_and_keeps_the_old_model(main_window, q
     assert tab.last_probs[0][0] == before.name
 
 
+def test_a_model_failing_on_drawings_is_put_aside_with_one_message(main_window, qtbot, monkeypatch):
+    tab, hub = main_window.draw, main_window.hub
+    if len(hub.models) < 2:
+        pytest.skip("needs two models")
+    broken = hub.current
+    net = hub.net(broken)
+
+    def fails(x):
+        raise ValueError("matmul: size mismatch")
+
+    monkeypatch.setattr(net, "predict", fails)
+    msgs = []
+    tab.message.connect(msgs.append)
+    draw_zero(tab.canvas)  # many moves, each a prediction
+    qtbot.waitUntil(lambda: hub.current is not broken and hub.net(hub.current) is not None, timeout=20_000)
+    failures = [m for m in msgs if "failed on this drawing" in m]
+    assert len(failures) == 1 and broken.name in failures[0]
+    assert main_window.errors == []  # no dialog at all, let alone one per stroke
+    draw_one(tab.canvas)
+    assert tab.last_probs and tab.last_probs[0][0] == hub.current.name != broken.name
+
+
 @pytest.mark.parametrize("drawer", [draw_one, draw_scribble], ids=["a digit", "not a digit"])
 def test_saliency_overlay_paints_over_the_drawing(main_window, qtbot, drawer):
     tab = main_window.draw
