@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import os
 import re
 import tempfile
@@ -22,7 +23,9 @@ from .. import __version__
 from . import registry
 from .errors import MnistDeskError, ModelFileError, StoreError
 from .files import require_regular_file
-from .paths import SHIPPED_MODELS_DIR, user_models_dir
+from .paths import SHIPPED_MODELS_DIR, user_data_dir, user_models_dir
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "cnn"
 # A .keras file of ours is a few MB; this bounds what a forged archive may make us inflate.
@@ -197,14 +200,25 @@ def remove_stale_temp_files(folder: Path, older_than_s: float = 3600.0) -> int:
     return removed
 
 
-def list_models(include_shipped: bool = True) -> list[StoredModel]:
+def list_models(include_shipped: bool = True, problems: list[str] | None = None) -> list[StoredModel]:
     """Shipped models first (the default ``cnn`` leading), then the user's, newest first."""
     out: list[StoredModel] = []
     if include_shipped and SHIPPED_MODELS_DIR.is_dir():
         shipped = sorted(_model_files(SHIPPED_MODELS_DIR), key=lambda p: (p.stem != DEFAULT_MODEL, p.stem))
         out += [StoredModel(p.stem, p, read_metadata(p), True) for p in shipped]
-    remove_stale_temp_files(user_models_dir())
-    user = sorted(_model_files(user_models_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    try:
+        folder = user_models_dir()
+        remove_stale_temp_files(folder)
+        user = sorted(_model_files(folder), key=lambda p: p.stat().st_mtime, reverse=True)
+    except OSError as exc:
+        # A damaged user folder (a file where the models folder belongs, no permission) must not hide the
+        # shipped models: they are listed, and ``problems`` (or the log) says why the user's are not.
+        problem = f"your models in {user_data_dir() / 'models'} cannot be listed ({exc.strerror or exc})"
+        if problems is not None:
+            problems.append(problem)
+        else:
+            log.warning("%s", problem)
+        user = []
     out += [StoredModel(p.stem, p, read_metadata(p), False) for p in user]
     return out
 

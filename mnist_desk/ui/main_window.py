@@ -49,6 +49,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.tf_state)
         self.draw.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.hub.loadFailed.connect(self.show_error)
+        for problem in self.hub.problems:  # found while listing, before this window was listening
+            QTimer.singleShot(0, lambda problem=problem: self.show_error(problem))
         self.errors: list[str] = []
         self._error_boxes: list[QMessageBox] = []
         self._tf_task: Task | None = None

@@ -32,14 +32,20 @@ class ModelHub(QObject):
         self._keras: dict[str, object] = {}  # only touched from worker threads (see keras_model)
         self.current: store.StoredModel | None = None
         self._tasks: set[Task] = set()
+        self.problems: list[str] = []  # what could not be listed (the first refresh runs before anyone listens)
         self.refresh()
 
     # ------------------------------------------------------------------ listing
     def refresh(self) -> None:
+        problems: list[str] = []
         try:
-            self.models = store.list_models() + [m for m in self._extra if m.path.exists()]
+            self.models = store.list_models(problems=problems) + [m for m in self._extra if m.path.exists()]
         except OSError as exc:
-            self.loadFailed.emit(f"could not list models: {exc}")
+            problems.append(f"could not list models: {exc}")
+        for p in problems:
+            if p not in self.problems:  # said once, not at every refresh
+                self.problems.append(p)
+                self.loadFailed.emit(p)
         self.listChanged.emit()
 
     def find(self, key: str | Path | None) -> store.StoredModel | None:

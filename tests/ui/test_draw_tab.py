@@ -255,6 +255,25 @@ def test_window_opens_with_a_damaged_settings_file(qtbot, tmp_path, monkeypatch,
     w.close()
 
 
+def test_window_opens_with_a_file_where_the_models_folder_belongs(qtbot, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "models").write_text("not a folder")
+    monkeypatch.setenv("MNIST_DESK_HOME", str(home))
+    from mnist_desk.ui.main_window import MainWindow
+
+    w = MainWindow(preload_tensorflow=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.hub.current is not None and w.hub.net(w.hub.current) is not None, timeout=20_000)
+    assert w.hub.current.name == "cnn" and w.hub.current.shipped  # the shipped models are still there
+    qtbot.waitUntil(lambda: len(w.errors) == 1, timeout=5000)
+    assert "your models" in w.errors[0] and "cannot be listed" in w.errors[0]
+    w.hub.refresh()
+    assert len(w.errors) == 1  # said once
+    w.close()
+
+
 def test_window_opens_with_a_damaged_digit_set_and_keeps_it(qtbot, tmp_path, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()
