@@ -239,3 +239,25 @@ def test_pendigits_render_and_prepare_sanely():
         assert 40 < mass < 200, mass  # MNIST digits hold ~100 (5th-95th percentile ~55-160)
         r, c = center_of_mass(out)
         assert abs(r - CENTER) < 0.5 and abs(c - CENTER) < 0.5
+
+
+def test_jpeg_with_thousands_of_scans_is_refused_before_decoding(tmp_path):
+    import io
+
+    from PIL import Image
+
+    from mnist_desk.core.errors import ImageError
+    from mnist_desk.core.preprocess import load_image_file
+
+    buf = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(buf, "JPEG", progressive=True)
+    ok = tmp_path / "ok.jpg"
+    ok.write_bytes(buf.getvalue())
+    assert load_image_file(ok).shape == (64, 64)  # a real progressive JPEG (a handful of scans) opens
+    jpeg = buf.getvalue()
+    body, eoi = jpeg[:-2], jpeg[-2:]
+    scan = body[body.rindex(b"\xff\xda"):]  # repeat the last scan: thousands of scans, as in a decoding bomb
+    bomb = tmp_path / "bomb.jpg"
+    bomb.write_bytes(body + scan * 3000 + eoi)
+    with pytest.raises(ImageError, match="3,00[0-9] scans"):
+        load_image_file(bomb)

@@ -51,6 +51,7 @@ MAX_IMAGE_PIXELS = 50_000_000  # pictures above this are refused (decompression 
 IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 MAX_IMAGE_SIDE = 2048  # larger pictures are shrunk on loading (a digit needs no more; bounds the float copies)
 MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024
+MAX_JPEG_SCANS = 100
 
 
 # ------------------------------------------------------------------------------ small helpers
@@ -317,7 +318,15 @@ def load_image_file(path: str | Path) -> np.ndarray:
                 if path.stat().st_size > MAX_IMAGE_FILE_BYTES:
                     raise ImageError(path, f"file is larger than {MAX_IMAGE_FILE_BYTES // 2**20} MB; not a picture of a digit")
                 # From memory: a forged length field then cannot make Pillow's fp.read(n) allocate n bytes.
-                data = io.BytesIO(path.read_bytes())
+                raw = path.read_bytes()
+                if raw[:3] == b"\xff\xd8\xff":
+                    # Decoding time grows with a progressive JPEG's scan count, which nothing else bounds. A scan
+                    # starts with the SOS marker FFDA, which entropy-coded data cannot contain (FF is stuffed as FF00).
+                    scans = raw.count(b"\xff\xda")
+                    if scans > MAX_JPEG_SCANS:
+                        raise ImageError(path, f"JPEG picture has {scans:,} scans; a photo has at most a few dozen "
+                                               f"(over {MAX_JPEG_SCANS} would take long to decode)")
+                data = io.BytesIO(raw)
                 Image.init()
                 with Image.open(data, formats=[f for f in IMAGE_FORMATS if f in Image.OPEN]) as im:
                     w, h = im.size
