@@ -295,3 +295,20 @@ def test_runs_leave_no_traced_train_step_in_tensorflows_gradient_registry(small_
         del r
     assert custom_entries() == entries
     assert train_step_graphs() <= graphs
+
+
+def test_probabilities_of_many_images_convert_them_batch_by_batch(tiny_models):
+    """A large uint8 set is not copied to floats at once (a 2-million-image file would need 6 GB)."""
+    import tracemalloc
+
+    from mnist_desk.core.training import predict_probabilities
+
+    x = np.zeros((100_000, 28, 28), np.uint8)  # 78 MB as uint8, 314 MB as floats
+    tracemalloc.start()
+    try:
+        probs = predict_probabilities(tiny_models["linear"], x, batch_size=1000)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert probs.shape == (100_000, 10)
+    assert peak < 60 * 2**20, f"peak {peak / 2**20:.0f} MB"

@@ -453,9 +453,11 @@ def evaluate(model, x: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dic
 
 def predict_probabilities(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Probabilities for uint8 (N,28,28) or float (N,28,28[,1]) images, in batches (no model.predict overhead per call)."""
-    if x.dtype == np.uint8:
-        x = to_float_images(x)
-    elif x.ndim == 3:
-        x = x[..., None].astype(np.float32)
-    out = [np.asarray(model(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+
+    def as_input(batch):  # per batch: a float copy of a whole large set would be 4x its uint8 size
+        if batch.dtype == np.uint8:
+            return to_float_images(batch)
+        return batch[..., None].astype(np.float32) if batch.ndim == 3 else batch
+
+    out = [np.asarray(model(as_input(x[i : i + batch_size]), training=False)) for i in range(0, len(x), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
