@@ -267,3 +267,12 @@ def test_gzip_idx_with_a_wrong_checksum_is_refused(tmp_path, sample):
     raw[-8] ^= 0xFF  # the CRC-32 of the trailer: the data inflate fine, the checksum does not match
     (folder / "train-labels-idx1-ubyte.gz").write_bytes(bytes(raw))
     _expect(folder, "checksum")
+
+
+def test_csv_with_an_endless_line_is_refused_without_reading_it_whole(tmp_path):
+    path = tmp_path / "digits.csv"
+    with open(path, "w") as f:
+        f.write("label," + ",".join(f"p{i}" for i in range(784)) + "\n")
+        f.write("7," + "0," * 4_000_000 + "0\n")  # 8 MB on one line
+    with pytest.raises(DataError, match="line 2 is over"):
+        data.load_dataset(path)

@@ -282,32 +282,57 @@ def load_idx_folder(folder: str | Path) -> Dataset:
 
 
 # ---------------------------------------------------------------------------------------- CSV
+MAX_CSV_LINE = 64 * 1024  # a row of 785 numbers is under 10,000 characters even with decimals
+
+
 def read_csv_digits(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """The notebooks' CSV layout: label, then 784 pixel values per row; an optional header row."""
+    """The notebooks' CSV layout: label, then 784 pixel values per row; an optional header row.
+
+    Read a row at a time into float32 blocks, with a cap on the length of a row and on the number of rows:
+    a whole file held as text and a list of strings took 20 times its size in memory.
+    """
     path = Path(path)
     _require_file(path)
+    blocks, block, n_in_block, n_rows, row_no = [], None, 0, 0, 0
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            while True:
+                line = f.readline(MAX_CSV_LINE + 1)
+                if not line:
+                    break
+                row_no += 1
+                if len(line) > MAX_CSV_LINE:
+                    raise DataError(path, f"line {row_no} is over {MAX_CSV_LINE:,} characters; a row of digits is far shorter")
+                fields = next(csv.reader([line]), [])
+                if not fields or not any(c.strip() for c in fields):
+                    continue
+                if n_rows == 0 and not blocks and n_in_block == 0 and not _is_number(fields[0]):
+                    continue  # header
+                if len(fields) != 1 + N_PIXELS:
+                    raise DataError(path, f"row {n_rows + 1} has {len(fields)} values; expected 785 (label, then 784 pixels)")
+                if n_rows >= MAX_IMAGES:
+                    raise DataError(path, f"more than {MAX_IMAGES:,} rows")
+                if block is None or n_in_block == len(block):
+                    if block is not None:
+                        blocks.append(block)
+                    block, n_in_block = np.empty((4096, 1 + N_PIXELS), np.float32), 0
+                try:
+                    block[n_in_block] = np.asarray(fields, dtype=np.float64)
+                except ValueError as exc:
+                    raise DataError(path, f"a value in row {n_rows + 1} is not a number ({exc})") from None
+                n_in_block += 1
+                n_rows += 1
     except UnicodeDecodeError:
         raise DataError(path, "not a text CSV file") from None
-    except OSError as exc:
-        raise DataError(path, f"cannot read ({exc.strerror or exc})") from None
-    try:
-        rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as exc:
         raise DataError(path, f"not a CSV of digits ({exc})") from None
-    rows = [r for r in rows if r and any(c.strip() for c in r)]
-    if rows and not _is_number(rows[0][0]):
-        rows = rows[1:]  # header
-    if not rows:
+    except OSError as exc:
+        raise DataError(path, f"cannot read ({exc.strerror or exc})") from None
+    if block is not None:
+        blocks.append(block[:n_in_block])
+    if n_rows == 0:
         raise DataError(path, "no rows of digits")
-    for i, r in enumerate(rows):
-        if len(r) != 1 + N_PIXELS:
-            raise DataError(path, f"row {i + 1} has {len(r)} values; expected 785 (label, then 784 pixels)")
-    try:
-        arr = np.array(rows, dtype=np.float64)
-    except ValueError as exc:
-        raise DataError(path, f"a value is not a number ({exc})") from None
+    arr = np.concatenate(blocks)
     if not np.all(np.isfinite(arr)):
         raise DataError(path, "contains NaN or infinite values")
     return arr[:, 1:], arr[:, 0]
