@@ -349,3 +349,52 @@ def test_find_model_unknown_name(home):
     with pytest.raises(ModelFileError, match="no model named 'nope'"):
         store.find_model("nope")
     assert store.find_model("some/where.keras") == Path("some/where.keras")
+
+
+def _tampered_weights(tmp_path, saved_linear, name, edit):
+    """A copy of the saved linear model whose weights file was changed by ``edit(h5file, dataset_names)``."""
+    import io
+    import zipfile
+
+    import h5py
+
+    zin = zipfile.ZipFile(saved_linear)
+    bio = io.BytesIO(zin.read("model.weights.h5"))
+    with h5py.File(bio, "r+") as h5:
+        names = []
+        h5.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+        edit(h5, names)
+    out = tmp_path / name
+    with zipfile.ZipFile(out, "w") as z:
+        for member in zin.namelist():
+            z.writestr(member, bio.getvalue() if member == "model.weights.h5" else zin.read(member))
+    return out
+
+
+def test_weights_that_read_another_file_are_refused(tmp_path, saved_linear, spy_keras_load):
+    import h5py
+
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(b"\x01" * 4096)
+
+    def external(h5, names):
+        d = h5[names[-1]]
+        shape, dtype, parent, key = d.shape, d.dtype, d.parent, d.name.rsplit("/", 1)[1]
+        del parent[key]
+        parent.create_dataset(key, shape=shape, dtype=dtype, external=[(str(secret), 0, h5py.h5f.UNLIMITED)])
+
+    _expect(_tampered_weights(tmp_path, saved_linear, "external.keras", external), "other files")
+    assert spy_keras_load == []
+
+
+def test_weights_linked_to_other_weights_are_refused(tmp_path, saved_linear, spy_keras_load):
+    import h5py
+
+    def soft(h5, names):
+        kernel, bias = h5[names[0]], h5[names[1]]
+        parent, key = bias.parent, bias.name.rsplit("/", 1)[1]
+        del parent[key]
+        parent[key] = h5py.SoftLink(kernel.name)  # the bias reads the kernel's bytes
+
+    _expect(_tampered_weights(tmp_path, saved_linear, "soft.keras", soft), "SoftLink")
+    assert spy_keras_load == []

@@ -374,16 +374,25 @@ def _check_declared_sizes(config: dict, weights_size: int, path: Path | None) ->
 
 
 def _check_weights_file(zf: zipfile.ZipFile, weights_size: int, path: Path | None) -> None:
-    """Refuse a weights file whose datasets declare more data than the file holds (HDF5 shape bombs)."""
+    """Refuse a weights file whose datasets declare more data than the file holds (HDF5 shape bombs), that keeps
+    data in other files (external storage, virtual datasets) or that links one name to another (soft, external)."""
     import io
 
     import h5py
 
     declared = 0
+    problems: list[str] = []  # (raising inside h5py's visit callbacks comes out as a SystemError)
 
-    def visit(_name, obj) -> None:
+    def visit_link(name, link) -> None:
+        # A soft link can make one weight another's (a bias that is the kernel); an external link reads a file.
+        if not isinstance(link, h5py.HardLink):
+            problems.append(f"weights file makes {name!r} a {type(link).__name__}; refusing")
+
+    def visit(name, obj) -> None:
         nonlocal declared
         if isinstance(obj, h5py.Dataset):
+            if obj.external or obj.is_virtual:  # data kept in other files, which a model must never read
+                problems.append(f"weights file keeps {name!r} in other files (external or virtual storage); refusing")
             n = 1
             for d in obj.shape or ():
                 n *= int(d)
@@ -393,9 +402,13 @@ def _check_weights_file(zf: zipfile.ZipFile, weights_size: int, path: Path | Non
         with zf.open("model.weights.h5") as f:
             raw = f.read(weights_size + 1)
         with h5py.File(io.BytesIO(raw), "r") as h5:
-            h5.visititems(visit)
+            h5.visititems_links(visit_link)
+            if not problems:
+                h5.visititems(visit)
     except Exception as exc:  # noqa: BLE001 - h5py raises many types for a damaged file
         raise ModelFileError(path, f"has a damaged weights file ({type(exc).__name__}: {exc})") from None
+    if problems:
+        raise ModelFileError(path, problems[0])
     if declared > weights_size + _SIZE_SLACK_BYTES:
         raise ModelFileError(path, f"weights file declares {declared:,} bytes of weights but holds only {weights_size:,}; refusing")
 
