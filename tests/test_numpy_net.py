@@ -82,3 +82,23 @@ def test_a_model_that_cannot_read_a_drawing_is_refused_at_loading(tmp_path):
     path = store.save_model(model, {"arch": "linear"}, path=tmp_path / "nan.keras")
     with pytest.raises(ModelFileError, match="does not give 10 probabilities"):
         NumpyNet.from_keras_file(path)
+
+
+def test_a_model_needing_gigabytes_for_one_drawing_is_refused_before_running(tmp_path):
+    from mnist_desk.core.errors import ModelFileError
+    from mnist_desk.core.numpy_net import NumpyNet, _Layer
+
+    def zeros(*shape):  # the shapes of a forged file's weights, without the memory
+        return np.broadcast_to(np.float32(0), shape)
+
+    layers = [
+        _Layer("Conv2D", "wide", {"padding": "same", "strides": 1}, [zeros(1, 1, 1, 4096), zeros(4096)]),
+        _Layer("Conv2D", "huge", {"padding": "same", "strides": 1}, [zeros(28, 28, 4096, 8), zeros(8)]),
+        _Layer("Flatten", "flatten", {}, []),
+        _Layer("Dense", "logits", {}, [zeros(28 * 28 * 8, 10), zeros(10)]),
+        _Layer("Activation", "probabilities", {"activation": "softmax"}, []),
+    ]
+    net = NumpyNet(layers)
+    assert net.peak_bytes_per_image() > 9 * 2**30
+    with pytest.raises(ModelFileError, match="would need 9.4 GB"):
+        net.check_reads_digits(tmp_path / "bomb.keras")

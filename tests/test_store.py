@@ -311,6 +311,7 @@ def test_builtins_exec_function_is_refused(tmp_path, saved_linear, spy_keras_loa
         ("registered.keras", lambda c: _dense_configs(c)[0].update(registered_name="Custom>Dense"), "custom object"),
         ("activation.keras", lambda c: _dense_configs(c)[0]["config"].update(activation="os.system"), "activation 'os.system'"),
         ("nomodule.keras", lambda c: _dense_configs(c)[0].pop("module"), "'Dense'"),
+        ("lora.keras", lambda c: _dense_configs(c)[0]["config"].update(lora_rank=100_000), "LoRA"),
         ("string-input.keras", lambda c: c["config"]["layers"][0]["config"].update(dtype="string"), "computes in 'string'"),
         ("int-policy.keras", lambda c: _dense_configs(c)[0]["config"]["dtype"]["config"].update(name="int32"),
          "computes in 'int32'"),

@@ -442,6 +442,8 @@ def check_config(config, path: Path | None = None) -> None:
                 dtype = node["config"].get("name")
             if isinstance(dtype, str) and dtype not in FLOAT_DTYPES:
                 raise ModelFileError(path, f"model computes in {dtype!r} (at {where}); this app's models take and give floats")
+            if node.get("lora_rank") not in (None, 0, False):  # LoRA weights are not counted in the declared sizes
+                raise ModelFileError(path, f"model adds LoRA weights (at {where}); this app's models have none")
             act = node.get("activation")
             if isinstance(act, str) and act not in registry.ALLOWED_ACTIVATIONS:
                 raise ModelFileError(path, f"model uses activation {act!r}, which this app does not allow")
