@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .registry import LOGITS_LAYER
+from .registry import LOGITS_LAYER, logits_submodel
 from .verdict import DEFAULT_UNSURE_BELOW
 
 FLAG_RATE = 0.01  # share of held-out real digits allowed below the "unsure" threshold
@@ -63,9 +63,7 @@ def logits_of(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     By Keras, in batches: calibration scores up to 10,000 validation images on the run's worker thread, and
     the numpy forward pass (one image at a time is what it is for) takes ten times longer on as many.
     """
-    import keras
-
-    sub = keras.Model(model.inputs, model.get_layer(LOGITS_LAYER).output)
+    sub = logits_submodel(model)
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 3:
         x = x[..., None]

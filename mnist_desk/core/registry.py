@@ -311,6 +311,13 @@ def build_model(arch: str, hparams: dict | None = None, seed: int | None = None)
     return a.build(hp)
 
 
+def logits_submodel(model):
+    """The same layers and weights ending at the ``logits`` layer (no softmax): for stable losses and calibration."""
+    import keras
+
+    return keras.Model(model.inputs, model.get_layer(LOGITS_LAYER).output, name=model.name)
+
+
 def make_optimizer(name: str, learning_rate, momentum: float = 0.0):
     import keras
 

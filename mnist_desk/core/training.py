@@ -366,7 +366,7 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
     if np.any(split.y_train == NOT_A_DIGIT):
         # Outlier exposure: fit the logits (the same layers and weights, without the softmax) so the loss
         # is computed stably from them; ``model`` itself is what the run hands back.
-        fitted = keras.Model(model.inputs, model.get_layer(registry.LOGITS_LAYER).output, name=model.name)
+        fitted = registry.logits_submodel(model)
         fitted.compile(optimizer=optimizer, loss=outlier_exposure_loss,
                        metrics=[keras.metrics.MeanMetricWrapper(outlier_exposure_accuracy, name="accuracy")])
     else:

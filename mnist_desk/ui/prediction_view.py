@@ -9,10 +9,10 @@ from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..core.verdict import DIGIT, UNSURE, Thresholds, Verdict, decide, format_confidence
-from ..core.verdict import NOT_A_DIGIT as NOT_A_DIGIT_KIND
+from ..core.verdict import NOT_A_DIGIT as NOT_A_DIGIT_KIND  # (not core.non_digits.NOT_A_DIGIT, the training label)
 
 COLORS = [(40, 110, 200), (230, 130, 30), (60, 170, 80)]
-VERDICT_COLORS = {DIGIT: "#1a4d99", UNSURE: "#b36b00", "not a digit": "#a03030"}
+VERDICT_COLORS = {DIGIT: "#1a4d99", UNSURE: "#b36b00", NOT_A_DIGIT_KIND: "#a03030"}
 
 
 class PredictionBars(QWidget):
