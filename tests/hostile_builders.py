@@ -382,7 +382,7 @@ def build_huge_config(folder: Path) -> Hostile:
         _layer(c, "logits")["build_config"]["input_shape"] = [None, 10**9]
 
     path = write_archive(folder / "huge_config.keras", with_config(clean_model_archive(folder), edit))
-    return Hostile("keras: config declaring 10^10 weights", path, "model", (), r"declares .* weights", max_seconds=2.0)
+    return Hostile("keras: config declaring 10^10 weights", path, "model", (), r"declares .* weights|claims an input of shape", max_seconds=2.0)
 
 
 def build_h5_shape_bomb(folder: Path) -> Hostile:

@@ -84,21 +84,79 @@ def test_a_model_that_cannot_read_a_drawing_is_refused_at_loading(tmp_path):
         NumpyNet.from_keras_file(path)
 
 
-def test_a_model_needing_gigabytes_for_one_drawing_is_refused_before_running(tmp_path):
+def _chain(*layers):
+    """A functional model config: an input of ``shape`` then ``layers`` (class, config) one after another."""
+    out, prev = [{"class_name": "InputLayer", "config": {"name": "image", "batch_shape": [None, 28, 28, 1]}}], "image"
+    for i, (cls, conf) in enumerate(layers):
+        name = conf.get("name", f"l{i}")
+        node = {"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": [prev, 0, 0]}}]}
+        out.append({"class_name": cls, "config": {"name": name, **conf}, "inbound_nodes": [node]})
+        prev = name
+    return {"config": {"layers": out}}
+
+
+def test_a_model_needing_gigabytes_for_one_drawing_is_refused_before_running():
     from mnist_desk.core.errors import ModelFileError
-    from mnist_desk.core.numpy_net import NumpyNet, _Layer
+    from mnist_desk.core.model_plan import check_costs, plan_model
 
-    def zeros(*shape):  # the shapes of a forged file's weights, without the memory
-        return np.broadcast_to(np.float32(0), shape)
-
-    layers = [
-        _Layer("Conv2D", "wide", {"padding": "same", "strides": 1}, [zeros(1, 1, 1, 4096), zeros(4096)]),
-        _Layer("Conv2D", "huge", {"padding": "same", "strides": 1}, [zeros(28, 28, 4096, 8), zeros(8)]),
-        _Layer("Flatten", "flatten", {}, []),
-        _Layer("Dense", "logits", {}, [zeros(28 * 28 * 8, 10), zeros(10)]),
-        _Layer("Activation", "probabilities", {"activation": "softmax"}, []),
-    ]
-    net = NumpyNet(layers)
-    assert net.peak_bytes_per_image() > 9 * 2**30
+    config = _chain(
+        ("Conv2D", {"filters": 4096, "kernel_size": [1, 1], "padding": "same"}),
+        ("Conv2D", {"filters": 1, "kernel_size": [28, 28], "padding": "same"}),
+        ("Flatten", {}),
+        ("Dense", {"units": 10}),
+    )
+    plan = plan_model(config)
+    assert plan.peak_bytes_per_image > 9 * 2**30
     with pytest.raises(ModelFileError, match="would need 9.4 GB"):
-        net.check_reads_digits(tmp_path / "bomb.keras")
+        check_costs(plan, weights_file_bytes=None)
+
+
+def test_the_plan_follows_the_layers_not_the_shapes_the_config_claims():
+    """A forged build_config cannot hide a layer's size: shapes are propagated from the 28x28x1 input."""
+    from mnist_desk.core.errors import ModelFileError
+    from mnist_desk.core.model_plan import check_costs, plan_model
+
+    config = _chain(("Flatten", {}), ("Dense", {"units": 200_000}), ("Dense", {"units": 10}))
+    plan = plan_model(config)
+    assert plan.weight_count == 785 * 200_000 + 200_001 * 10
+    with pytest.raises(ModelFileError, match="this app's models have at most 128 MB"):
+        check_costs(plan, weights_file_bytes=50_000)
+    with pytest.raises(ModelFileError, match="takes inputs of shape"):
+        plan_model({"config": {"layers": [{"class_name": "InputLayer", "config": {"batch_shape": [None, 784]}}]}})
+    with pytest.raises(ModelFileError, match="larger than its 28x28 input"):
+        plan_model(_chain(("Conv2D", {"filters": 4, "kernel_size": 29}), ("Flatten", {}), ("Dense", {"units": 10})))
+    with pytest.raises(ModelFileError, match="invalid number of units"):
+        plan_model(_chain(("Flatten", {}), ("Dense", {"units": 0})))
+    lying = _chain(("Flatten", {}), ("Dense", {"units": 10}))
+    lying["config"]["layers"][2]["build_config"] = {"input_shape": [None, 10**9]}  # Keras would build 10^10 weights
+    with pytest.raises(ModelFileError, match="claims an input of shape"):
+        plan_model(lying)
+    skipping = _chain(("Flatten", {}), ("Dense", {"units": 10}))
+    skipping["config"]["layers"][2]["inbound_nodes"][0]["args"][0]["config"]["keras_history"][0] = "image"
+    with pytest.raises(ModelFileError, match="chain of layers"):
+        plan_model(skipping)
+
+
+def test_every_weight_is_checked_against_the_config_before_use(tmp_path):
+    """A weights file whose shapes do not match what the config's layers create is refused at loading."""
+    import json
+    import zipfile
+
+    from mnist_desk.core import registry, store
+    from mnist_desk.core.errors import ModelFileError
+    from mnist_desk.core.numpy_net import NumpyNet
+
+    path = store.save_model(registry.build_model("linear"), {"arch": "linear"}, path=tmp_path / "linear.keras")
+    with zipfile.ZipFile(path) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    config = json.loads(members["config.json"])
+    for layer in config["config"]["layers"]:
+        if layer["class_name"] == "Dense":
+            layer["config"]["use_bias"] = False  # the file still holds a bias
+    members["config.json"] = json.dumps(config).encode()
+    forged = tmp_path / "forged.keras"
+    with zipfile.ZipFile(forged, "w") as zf:
+        for n, data in members.items():
+            zf.writestr(n, data)
+    with pytest.raises(ModelFileError, match="weights of layer 'logits' have shapes"):
+        NumpyNet.from_keras_file(forged)

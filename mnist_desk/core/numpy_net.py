@@ -17,8 +17,7 @@ import numpy as np
 
 from . import registry
 from .errors import ModelFileError
-
-MAX_FORWARD_BYTES = 256 * 2**20  # the largest array a forward pass may make for one image (ours: under 1 MB)
+from .model_plan import plan_model
 
 _NO_WEIGHTS = {"InputLayer", "Flatten", "Dropout", "Activation", "MaxPooling2D", "RandomRotation", "RandomZoom", "RandomTranslation"}
 
@@ -124,6 +123,17 @@ def _unsupported_option(kind: str, conf: dict) -> str | None:
     return None
 
 
+def _check_weight_shapes(planned: dict, by_name: dict, path) -> None:
+    """Every weight in the file has exactly the shape the config's layer creates (no more, no fewer)."""
+    for name, layer in planned.items():
+        got = [tuple(a.shape) for a in by_name.get(name, [])]
+        if got != layer.weight_shapes:
+            raise ModelFileError(path, f"weights of layer {name!r} have shapes {got}; its config needs {layer.weight_shapes}")
+    extra = sorted(set(by_name) - set(planned))
+    if extra:
+        raise ModelFileError(path, f"weights file has weights for {extra[0]!r}, which is not a layer of the model")
+
+
 class NumpyNet:
     """The forward pass of one of our models. ``predict(x)`` takes (N,28,28[,1]) floats in [0,1]."""
 
@@ -160,46 +170,15 @@ class NumpyNet:
         except Exception as exc:  # noqa: BLE001 - h5py/zip errors of a damaged file
             raise ModelFileError(path, f"weights could not be read ({type(exc).__name__}: {exc})") from None
         layer_cfgs = config.get("config", {}).get("layers", [])
+        _check_weight_shapes(plan_model(config, path).by_name(), by_name, path)
         net = cls(cls._layers_from(layer_cfgs, by_name, path), name=config.get("config", {}).get("name", path.stem))
         net.check_reads_digits(path)
         return net
 
-    def peak_bytes_per_image(self) -> int:
-        """The largest array the forward pass makes for one 28x28 image, from the weights' shapes alone.
-
-        A convolution's im2col matrix is (output pixels) x (kernel height x width x input channels): a small
-        file with a 1x1 conv to 4,096 channels and then a 28x28 kernel would need gigabytes.
-        """
-        h, w, c = 28, 28, 1
-        peak = h * w * c * 4
-        for layer in self.layers:
-            if layer.kind == "Conv2D" and layer.weights and layer.weights[0].ndim == 4:
-                kh, kw, _, f = (int(v) for v in layer.weights[0].shape)
-                sh, sw = _pair(layer.config.get("strides", 1))
-                if layer.config.get("padding", "valid") == "same":
-                    h, w = -(-h // sh), -(-w // sw)
-                else:
-                    h, w = max((h - kh) // sh + 1, 0), max((w - kw) // sw + 1, 0)
-                peak = max(peak, h * w * kh * kw * c * 4, h * w * f * 4)
-                c = f
-            elif layer.kind == "MaxPooling2D":
-                size = _pair(layer.config.get("pool_size", 2))[0]
-                h, w = h // max(size, 1), w // max(size, 1)
-            elif layer.kind == "Flatten":
-                h, w, c = 1, 1, h * w * c
-            elif layer.kind == "Dense" and layer.weights and layer.weights[0].ndim == 2:
-                c = int(layer.weights[0].shape[1])
-                peak = max(peak, h * w * c * 4)
-        return peak
-
     def check_reads_digits(self, path=None) -> None:
         """One forward pass on a blank 28x28 image, at loading: a model that cannot give 10 probabilities for it
-        (another input size, a weight of the wrong shape, NaN weights) is refused once, not at every stroke.
-        Before it, the memory one image needs is bounded from the weights' shapes."""
-        need = self.peak_bytes_per_image()
-        if need > MAX_FORWARD_BYTES:
-            raise ModelFileError(path, f"would need {need / 2**30:.1f} GB of memory to read one drawing "
-                                       f"(at most {MAX_FORWARD_BYTES // 2**20} MB); refusing")
+        (NaN weights, an option the numpy pass reads differently) is refused once, not at every stroke.
+        (Shapes and memory were checked against the config's plan before.)"""
         try:
             with np.errstate(all="ignore"):
                 out = self.forward(np.zeros((1, 28, 28), np.float32))

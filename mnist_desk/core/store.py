@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import __version__
-from . import registry
+from . import model_plan, registry
 from .errors import MnistDeskError, ModelFileError, StoreError
 from .files import require_regular_file
 from .paths import SHIPPED_MODELS_DIR, user_data_dir, user_models_dir
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "cnn"
 # A .keras file of ours is a few MB; this bounds what a forged archive may make us inflate.
-MAX_ARCHIVE_BYTES = 512 * 1024 * 1024
+MAX_ARCHIVE_BYTES = model_plan.MAX_WEIGHT_BYTES + 16 * 1024 * 1024
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
 _EXPECTED_MEMBERS = {"config.json", "metadata.json", "model.weights.h5"}
 
@@ -298,7 +298,8 @@ def vet_model_archive(path: Path) -> dict:
             raise ModelFileError(path, f"is damaged or truncated ({type(exc).__name__}: {exc})") from None
         check_config(config, path)
         weights_size = zf.getinfo("model.weights.h5").file_size
-        _check_declared_sizes(config, weights_size, path)
+        # Before Keras builds anything: the weights and activations the config asks for, from its sizes alone.
+        model_plan.check_costs(model_plan.plan_model(config, path), weights_size, path)
         _check_weights_file(zf, weights_size, path)
     return config
 
@@ -310,67 +311,6 @@ def _max_compressed_size(file_size: int) -> int:
     reading it whole) would inflate far beyond the declared size before cutting it there.
     """
     return file_size + file_size // 100 + 1024
-
-
-# Weights Keras allocates when it builds a layer of these classes from its config (before reading the weights file).
-_WEIGHT_LAYERS = {"Dense", "Conv2D", "BatchNormalization"}
-_SIZE_SLACK_BYTES = 1 << 20
-
-
-def _config_int(value, what: str, path: Path | None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
-        raise ModelFileError(path, f"model config has an invalid {what} ({value!r})")
-    return int(value)
-
-
-def _layer_weight_count(node: dict, path: Path | None) -> int:
-    """An upper bound on the weights Keras allocates to build this layer from its config."""
-    conf = node.get("config") if isinstance(node.get("config"), dict) else {}
-    name = conf.get("name", node.get("class_name"))
-    shape = (node.get("build_config") or {}).get("input_shape") if isinstance(node.get("build_config"), dict) else None
-    if not isinstance(shape, list) or not shape:
-        raise ModelFileError(path, f"layer {name!r} has no input shape in its config; not a model saved by this app")
-    dims = [1 if d is None else max(_config_int(d, "input shape", path), 1) for d in shape[1:]] or [1]
-    inputs = max(dims)  # whichever axis the layer reads (last, or channels first), it is at most this
-    cls = node.get("class_name")
-    if cls == "Dense":
-        units = _config_int(conf.get("units"), "number of units", path)
-        return (inputs + 1) * max(units, 1)
-    if cls == "Conv2D":
-        filters = _config_int(conf.get("filters"), "number of filters", path)
-        ks = conf.get("kernel_size")
-        ks = ks if isinstance(ks, list) else [ks, ks]
-        area = 1
-        for k in ks:
-            area *= max(_config_int(k, "kernel size", path), 1)
-        return (area * inputs + 1) * max(filters, 1)
-    return 4 * inputs  # BatchNormalization: gamma, beta, moving mean and variance
-
-
-def _check_declared_sizes(config: dict, weights_size: int, path: Path | None) -> None:
-    """Refuse a config whose layers would make Keras allocate far more weights than the weights file holds.
-
-    Keras builds every layer (allocating and initialising its weights) before it reads the weights file;
-    a forged ``units`` or input shape in a 50 KB file could otherwise ask for gigabytes or terabytes.
-    """
-    total = 0
-
-    def walk(node) -> None:
-        nonlocal total
-        if isinstance(node, dict):
-            if node.get("class_name") in _WEIGHT_LAYERS:
-                total += _layer_weight_count(node, path)
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(config)
-    if 4 * total > weights_size + _SIZE_SLACK_BYTES:
-        raise ModelFileError(
-            path, f"model config declares {total:,} weights but its weights file holds only {weights_size:,} bytes; refusing"
-        )
 
 
 def _check_weights_file(zf: zipfile.ZipFile, weights_size: int, path: Path | None) -> None:
@@ -409,7 +349,7 @@ def _check_weights_file(zf: zipfile.ZipFile, weights_size: int, path: Path | Non
         raise ModelFileError(path, f"has a damaged weights file ({type(exc).__name__}: {exc})") from None
     if problems:
         raise ModelFileError(path, problems[0])
-    if declared > weights_size + _SIZE_SLACK_BYTES:
+    if declared > weights_size + (1 << 20):
         raise ModelFileError(path, f"weights file declares {declared:,} bytes of weights but holds only {weights_size:,}; refusing")
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from . import registry
 from .data import Split, to_float_images
+from .model_plan import plan_model
 from .errors import TrainingError
 from .non_digits import NOT_A_DIGIT
 
@@ -459,5 +460,7 @@ def predict_probabilities(model, x: np.ndarray, batch_size: int = 1024) -> np.nd
             return to_float_images(batch)
         return batch[..., None].astype(np.float32) if batch.ndim == 3 else batch
 
+    # A batch's activations are bounded like one drawing's: fewer images per batch for a model that needs more.
+    batch_size = plan_model(model.get_config()).batch_size_for(batch_size)
     out = [np.asarray(model(as_input(x[i : i + batch_size]), training=False)) for i in range(0, len(x), batch_size)]
     return np.concatenate(out) if out else np.zeros((0, 10), np.float32)
