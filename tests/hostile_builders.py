@@ -474,7 +474,7 @@ def build_npz_shape_bomb(folder: Path) -> Hostile:
     entries = [stored("x_train.npy", body), stored("y_train.npy", npy(np.zeros(3, np.uint8)))]
     path = folder / "shape_bomb.npz"
     path.write_bytes(forged_zip(entries))
-    return Hostile(".npz: header claiming 713 TiB", path, "data", (), r"claims shape|holds only", max_seconds=2.0)
+    return Hostile(".npz: header claiming 713 TiB", path, "data", (), r"claims shape|holds only|more than the .* allowed", max_seconds=2.0)
 
 
 def build_idx_count_bomb(folder: Path) -> Hostile:
@@ -482,7 +482,7 @@ def build_idx_count_bomb(folder: Path) -> Hostile:
     d.mkdir()
     (d / "train-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 2051, 1_999_999, 28, 28) + bytes(3 * 784))
     (d / "train-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, 3) + bytes(3))
-    return Hostile("IDX header claiming 1.5 GB", d / "train-images-idx3-ubyte", "data", (), r"truncated", max_seconds=2.0)
+    return Hostile("IDX header claiming 1.5 GB", d / "train-images-idx3-ubyte", "data", (), r"truncated|more than the .* allowed", max_seconds=2.0)
 
 
 # ============================================================================ images

@@ -276,3 +276,40 @@ def test_csv_with_an_endless_line_is_refused_without_reading_it_whole(tmp_path):
         f.write("7," + "0," * 4_000_000 + "0\n")  # 8 MB on one line
     with pytest.raises(DataError, match="line 2 is over"):
         data.load_dataset(path)
+
+
+def test_a_small_file_of_too_many_blank_images_is_refused_before_it_is_inflated(tmp_path):
+    """600,000 blank images compress to under 1 MB; the count is refused from the header, as .npz and as IDX .gz."""
+    import resource
+
+    n = data.MAX_IMAGES + 100_000
+    blank = np.zeros((n, 28, 28), np.uint8)
+    np.savez_compressed(tmp_path / "blank.npz", x_train=blank, y_train=np.zeros(n, np.uint8))
+    with gzip.open(tmp_path / "train-images-idx3-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">IIII", 2051, n, 28, 28) + blank.tobytes())
+    del blank
+    assert (tmp_path / "blank.npz").stat().st_size < 2_000_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(DataError, match="more than the 500,000 images allowed"):
+        data.load_dataset(tmp_path / "blank.npz")
+    with pytest.raises(DataError, match="more than the 500,000 allowed"):
+        data.read_idx(tmp_path / "train-images-idx3-ubyte.gz", data.IDX_IMAGES_MAGIC)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KB: nothing was inflated
+
+
+def test_a_large_npz_is_held_once_while_read(tmp_path):
+    """The images are read in chunks into their array, not read as bytes and then copied."""
+    import resource
+    import subprocess
+    import sys
+
+    n = 200_000  # 157 MB of pixels
+    np.savez_compressed(tmp_path / "big.npz", x_train=np.zeros((n, 28, 28), np.uint8), y_train=np.zeros(n, np.uint8))
+    code = (
+        "import resource, sys; from mnist_desk.core import data; "
+        "a = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; ds = data.load_dataset(sys.argv[1]); "
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - a)"
+    )
+    grew_kb = int(subprocess.run([sys.executable, "-c", code, str(tmp_path / "big.npz")], capture_output=True,
+                                 text=True, check=True).stdout.strip())
+    assert grew_kb < 1.5 * n * 784 / 1024, grew_kb  # twice the pixels would be 2.0x

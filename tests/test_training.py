@@ -166,7 +166,7 @@ def test_divergence_fails_with_a_learning_rate_message(small_split, count_evalua
     r = train(config, small_split, on_progress=rec)
     assert not r.ok
     assert "learning rate" in r.failure and "(50)" in r.failure and "too high" in r.failure
-    assert "nan" in r.failure.lower()
+    assert "nan" in r.failure.lower() or "exploded" in r.failure  # which comes first depends on the batch order
     assert r.batches_done < 3 * STEPS  # stopped early
     assert r.epochs_done == 0 and r.history["val_accuracy"] == [] and count_evaluate == []
     assert rec.kind("epoch") == []

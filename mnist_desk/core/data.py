@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
+import os
 import math
 import struct
 import zipfile
@@ -25,8 +25,9 @@ from .paths import KERAS_CACHE_MNIST, SHIPPED_MNIST
 IMAGE_SIDE = 28
 N_PIXELS = IMAGE_SIDE * IMAGE_SIDE
 N_CLASSES = 10
-# Far above any real digit set (MNIST has 70,000); refuses forged headers before allocating.
-MAX_IMAGES = 2_000_000
+# Far above any real digit set (MNIST has 70,000; EMNIST's digits 280,000); refuses forged headers before
+# allocating, and bounds what a small file of blank images may make us hold (392 MB as uint8).
+MAX_IMAGES = 500_000
 # An .npz member may not inflate beyond this (zip bombs).
 MAX_NPZ_MEMBER_BYTES = MAX_IMAGES * N_PIXELS
 
@@ -133,7 +134,8 @@ def load_npz(path: str | Path) -> Dataset:
             raise DataError(path, f"corrupt .npz archive ({exc})") from None
         for info in infos:
             if info.file_size > MAX_NPZ_MEMBER_BYTES:
-                raise DataError(path, f"member {info.filename!r} would inflate to {info.file_size:,} bytes; refusing")
+                raise DataError(path, f"member {info.filename!r} would inflate to {info.file_size:,} bytes, more than the "
+                                      f"{MAX_IMAGES:,} images allowed take; refusing")
             if info.compress_size > info.file_size + info.file_size // 100 + 1024:  # a stream longer than it claims
                 raise DataError(path, f"member {info.filename!r} holds more compressed data than its declared size; refusing")
         members = {Path(i.filename).stem: i for i in infos if i.filename.endswith(".npy")}
@@ -141,11 +143,10 @@ def load_npz(path: str | Path) -> Dataset:
         def read(name: str) -> np.ndarray:
             try:
                 _check_npy_header(path, zf, members[name], name)
-                with zf.open(members[name]) as f:  # read(n) inflates up to n bytes: ask for no more than declared
-                    data = f.read(min(members[name].file_size, MAX_NPZ_MEMBER_BYTES) + 1)
-                if len(data) > MAX_NPZ_MEMBER_BYTES:
-                    raise DataError(path, f"member {name!r} is too large")
-                return np.load(io.BytesIO(data), allow_pickle=False)
+                # numpy reads a stream in chunks into the array it allocates, so the member is held once, not
+                # twice; the stream ends at the declared size (longer streams were refused above).
+                with zf.open(members[name]) as f:
+                    return np.lib.format.read_array(f, allow_pickle=False)
             except DataError:
                 raise
             except ValueError as exc:
@@ -182,6 +183,8 @@ def _check_npy_header(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, na
             raise DataError(path, f"array {name!r} has an unsupported .npy format version {version}")
         if dtype.hasobject:
             raise DataError(path, f"array {name!r} holds pickled Python objects; refusing to load it")
+        if shape and shape[0] > MAX_IMAGES:
+            raise DataError(path, f"array {name!r} holds {shape[0]:,} items; more than the {MAX_IMAGES:,} allowed")
         n_bytes = math.prod(shape) * dtype.itemsize
         room = info.file_size - f.tell()
         if n_bytes > room:
@@ -215,6 +218,22 @@ def _read_exact(f, n: int, path: Path, what: str) -> bytes:
     return data
 
 
+def _read_into(f, buf: memoryview, path: Path, what: str) -> None:
+    """Fill ``buf`` from ``f`` a chunk at a time (the data is held once, in its final array)."""
+    got, n = 0, len(buf)
+    try:
+        while got < n:
+            chunk = f.read(min(n - got, 1 << 20))
+            if not chunk:
+                break
+            buf[got : got + len(chunk)] = chunk
+            got += len(chunk)
+    except Exception as exc:  # noqa: BLE001 - OSError, EOFError, gzip.BadGzipFile, zlib.error of a damaged file
+        raise DataError(path, f"corrupt or truncated {what} ({type(exc).__name__}: {exc})") from None
+    if got < n:
+        raise DataError(path, f"file is truncated: {what} needs {n:,} bytes, found {got:,}")
+
+
 def read_idx(path: str | Path, expected_magic: int) -> np.ndarray:
     """One IDX file (gzipped or raw): images (magic 2051) -> (N,28,28), labels (2049) -> (N,)."""
     path = Path(path)
@@ -230,20 +249,26 @@ def read_idx(path: str | Path, expected_magic: int) -> np.ndarray:
             kind = "images" if expected_magic == IDX_IMAGES_MAGIC else "labels"
             raise DataError(path, f"bad IDX magic number {magic} (0x{magic:08x}); expected {expected_magic} for {kind}")
         ndim = header[3]
+        if not 1 <= ndim <= 3:
+            raise DataError(path, f"IDX header says {ndim} dimensions; digit files have 1 (labels) or 3 (images)")
         dims = struct.unpack(f">{ndim}I", _read_exact(f, 4 * ndim, path, "the IDX dimensions"))
         if expected_magic == IDX_IMAGES_MAGIC and tuple(dims[1:]) != (IMAGE_SIDE, IMAGE_SIDE):
             raise DataError(path, f"images are {dims[1:]} pixels; expected 28x28")
         if dims[0] > MAX_IMAGES:
             raise DataError(path, f"header claims {dims[0]:,} items; more than the {MAX_IMAGES:,} allowed")
-        n_bytes = int(np.prod(dims, dtype=np.int64))
-        body = _read_exact(f, n_bytes, path, f"{dims[0]:,} items")
+        n_bytes = math.prod(dims)
+        if not isinstance(f, gzip.GzipFile) and os.fstat(f.fileno()).st_size < f.tell() + n_bytes:
+            raise DataError(path, f"file is truncated: {dims[0]:,} items need {n_bytes:,} bytes, "
+                                  f"found {os.fstat(f.fileno()).st_size - f.tell():,}")
+        out = np.empty(dims, np.uint8)
+        _read_into(f, memoryview(out).cast("B"), path, f"{dims[0]:,} items")
         if isinstance(f, gzip.GzipFile):
             # gzip checks its CRC only once a read reaches the end of the stream: read one byte past the data
             try:
                 f.read(1)
             except Exception as exc:  # noqa: BLE001 - BadGzipFile (wrong CRC or length), zlib.error, EOFError
                 raise DataError(path, f"corrupt gzip file: the data does not match its checksum ({exc})") from None
-    return np.frombuffer(body, np.uint8).reshape(dims).copy()
+    return out
 
 
 _IDX_NAMES = {

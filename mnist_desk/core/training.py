@@ -166,22 +166,23 @@ def random_affine_batch(images, max_rotation_deg: float = 10.0, max_shear: float
     )
 
 
-def _training_input(x: np.ndarray, y: np.ndarray, config: TrainConfig):
-    """numpy arrays for the plain case (exactly what a plain model.fit gets); a tf.data pipeline to augment."""
-    if not config.augment:
-        return {"x": x, "y": y, "batch_size": config.batch_size, "shuffle": True}
-    # (tf.data brings its own shuffle and batching, so fit() is given neither.)
+def image_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | None = None, augment: bool = False):
+    """A tf.data pipeline of (float images, labels) batches from uint8 images, shuffled each epoch if ``seed``.
+
+    Images stay uint8 (a quarter of float32's size) until a batch is taken: a large set is never held
+    as floats whole. Augmentation, when asked, is applied per batch too.
+    """
     import tensorflow as tf
 
-    tf.random.set_seed(config.seed)
-    ds = (
-        tf.data.Dataset.from_tensor_slices((x, y))
-        .shuffle(min(len(x), 60_000), seed=config.seed, reshuffle_each_iteration=True)
-        .batch(config.batch_size)
-        .map(lambda a, b: (random_affine_batch(a), b), num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    return {"x": ds, "shuffle": False}
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if seed is not None:
+        ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+
+    def as_float(images, labels):
+        images = tf.cast(images, tf.float32)[..., None] / 255.0
+        return (random_affine_batch(images) if augment else images), labels
+
+    return ds.batch(batch_size).map(as_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def _finite(v) -> bool:
@@ -292,7 +293,7 @@ def _make_callback(state: dict, config: TrainConfig, x_val, y_val, on_progress, 
                 return  # cut short by max_batches: not a full epoch
             val_loss = val_acc = None
             if x_val is not None and len(x_val):
-                r = self.model.evaluate(x_val, y_val, batch_size=1024, verbose=0, return_dict=True)
+                r = self.model.evaluate(image_batches(x_val, y_val, 1024), verbose=0, return_dict=True)
                 val_loss, val_acc = float(r["loss"]), float(r["accuracy"])
             h = state["history"]
             h["loss"].append(loss)
@@ -372,9 +373,8 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
                        metrics=[keras.metrics.MeanMetricWrapper(outlier_exposure_accuracy, name="accuracy")])
     else:
         model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    x = to_float_images(split.x_train)
     y = split.y_train.astype(np.int32)
-    x_val = to_float_images(split.x_val) if len(split.x_val) else None
+    x_val = split.x_val if len(split.x_val) else None
     y_val = split.y_val.astype(np.int32) if len(split.y_val) else None
     history = {k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "seconds", "batch_step", "batch_loss", "batch_accuracy")}
     state = {
@@ -388,7 +388,11 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
     if config.tensorboard_dir:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(config.tensorboard_dir), update_freq="epoch"))
     t0 = time.perf_counter()
-    fitted.fit(**_training_input(x, y, config), epochs=epochs, verbose=0, callbacks=callbacks)
+    import tensorflow as tf
+
+    tf.random.set_seed(config.seed)
+    batches = image_batches(split.x_train, y, config.batch_size, seed=config.seed, augment=config.augment)
+    fitted.fit(batches, epochs=epochs, verbose=0, callbacks=callbacks)
     seconds = time.perf_counter() - t0
     if state["failure"] is None and not _weights_finite(model):
         state["failure"] = "training stopped: the weights became NaN or infinite; try a smaller learning rate."
