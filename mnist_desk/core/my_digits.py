@@ -110,16 +110,24 @@ class MyDigits:
         img = np.asarray(image28)
         if img.dtype != np.uint8:
             img = np.rint(np.clip(img, 0, 1) * 255).astype(np.uint8)
-        x = np.concatenate([self.x, img.reshape(1, 28, 28)])
-        y = np.concatenate([self.y, np.array([label], np.uint8)])
-        d = np.concatenate([self.drawings, _fit_drawing(drawing)[None]])
-        self._write(self.path, x=x, y=y, drawings=d)
-        self.x, self.y, self.drawings = x, y, d
+        self.x = np.concatenate([self.x, img.reshape(1, 28, 28)])
+        self.y = np.concatenate([self.y, np.array([label], np.uint8)])
+        self.drawings = np.concatenate([self.drawings, _fit_drawing(drawing)[None]])
+        self._save()
 
     def remove_last(self) -> None:
         if len(self):
-            self._write(self.path, x=self.x[:-1], y=self.y[:-1], drawings=self.drawings[:-1])
             self.x, self.y, self.drawings = self.x[:-1], self.y[:-1], self.drawings[:-1]
+            self._save()
+
+    def _save(self) -> None:
+        """Write the set; if it cannot be written the change is kept in memory (never lost while the app runs)
+        and DigitsNotSaved says so."""
+        try:
+            self._write(self.path, x=self.x, y=self.y, drawings=self.drawings)
+        except StoreError as exc:
+            raise DigitsNotSaved(f"{exc}. Your {len(self)} digits are kept until you close; Export… saves them "
+                                 "elsewhere.") from exc
 
     def export(self, path: Path) -> Path:
         """Keras layout, readable by data.load_dataset and by ``--data`` for training."""
@@ -137,6 +145,10 @@ class MyDigits:
         except OSError as exc:
             reason = "the disk is full" if exc.errno == 28 else (exc.strerror or str(exc))
             raise StoreError(f"{path}: could not save your digits ({reason}); the previous file is intact") from exc
+
+
+class DigitsNotSaved(StoreError):
+    """The change was made in memory but could not be written to disk."""
 
 
 def score(probabilities: np.ndarray, labels: np.ndarray) -> dict:

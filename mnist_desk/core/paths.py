@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import platformdirs
@@ -19,18 +20,37 @@ def user_data_dir() -> Path:
     """The user's data folder; MNIST_DESK_HOME overrides it (tests and portable installs use that)."""
     override = os.environ.get("MNIST_DESK_HOME")
     base = Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    base.mkdir(parents=True, exist_ok=True)
-    return base
+    return _made(base)
 
 
 def user_models_dir() -> Path:
-    d = user_data_dir() / "models"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    return _made(user_data_dir() / "models")
 
 
 def user_log_dir() -> Path:
     override = os.environ.get("MNIST_DESK_HOME")
-    d = Path(override) / "logs" if override else Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+    return _made(Path(override) / "logs" if override else Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)))
+
+
+def _made(folder: Path) -> Path:
+    """``folder``, created if it can be. One that cannot (a read-only disk, a file in the way) is still returned:
+    reading it finds nothing, writing to it fails with a message, and :func:`unwritable_data_dir` says why."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
+    return folder
+
+
+def unwritable_data_dir() -> str | None:
+    """Why nothing can be saved in the user's data folder, or None if it can.
+
+    Found by writing a file there: permission bits say nothing for root or on a read-only mount.
+    """
+    folder = user_data_dir()
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        return f"your data folder {folder} cannot be written ({exc.strerror or exc})"
+    return None

@@ -208,6 +208,8 @@ def list_models(include_shipped: bool = True, problems: list[str] | None = None)
         out += [StoredModel(p.stem, p, read_metadata(p), True) for p in shipped]
     try:
         folder = user_models_dir()
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(20, "a file is where the folder belongs")
         remove_stale_temp_files(folder)
         user = sorted(_model_files(folder), key=lambda p: p.stat().st_mtime, reverse=True)
     except OSError as exc:

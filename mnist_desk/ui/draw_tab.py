@@ -94,8 +94,7 @@ class DrawTab(QWidget):
         self.latencies_ms: list[float] = []
         self._event_t: float | None = None
         self.digits, problem = md.MyDigits.load_or_set_aside()
-        if problem:
-            QTimer.singleShot(0, lambda: self.message.emit(problem))
+        self.startup_problems = [problem] if problem else []  # the window shows them in its notice bar
         self._build()
         self.canvas.changed.connect(self._schedule_predict)
         self.canvas.strokeFinished.connect(self._on_stroke_finished)
@@ -425,10 +424,13 @@ class DrawTab(QWidget):
             return False
         try:
             self.digits.add(self.current_input, digit, self.canvas.to_array())
+        except md.DigitsNotSaved as exc:  # kept for this session all the same
+            self.message.emit(str(exc))
         except MnistDeskError as exc:
             self.message.emit(str(exc))
             return False
-        self.message.emit(f"Added a {digit} to your digits ({len(self.digits)} in all)")
+        else:
+            self.message.emit(f"Added a {digit} to your digits ({len(self.digits)} in all)")
         self.canvas.clear()
         self._update_digits_panel()
         return True

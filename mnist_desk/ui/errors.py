@@ -21,11 +21,15 @@ from ..core.paths import user_log_dir
 log = logging.getLogger("mnist_desk")
 
 
-def setup_logging() -> Path:
+def setup_logging() -> Path | None:
+    """Log to a file in the user log folder; None (logging to stderr) when it cannot be written."""
     path = user_log_dir() / "mnist_desk.log"
     root = logging.getLogger("mnist_desk")
-    if not any(isinstance(h, RotatingFileHandler) for h in root.handlers):
-        h = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=2, encoding="utf-8")
+    if not any(isinstance(h, (RotatingFileHandler, logging.StreamHandler)) for h in root.handlers):
+        try:
+            h = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=2, encoding="utf-8")
+        except OSError:  # a read-only folder: the window still opens, and says so
+            h, path = logging.StreamHandler(), None
         h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(h)
         root.setLevel(logging.INFO)
@@ -67,9 +71,10 @@ class ExceptionHandler:
 
     def _show(self, summary: str, details: str) -> None:
         self.shown.append(summary)
+        where = f"Details are in {self.log_path}." if self.log_path else "Details are below (the log folder cannot be written)."
         box = QMessageBox(QMessageBox.Icon.Critical, "mnist_desk: unexpected error",
                           f"Something went wrong that the app did not expect:\n\n{summary}\n\n"
-                          f"Your drawings, digits and saved models are safe. Details are in {self.log_path}.")
+                          f"Your drawings, digits and saved models are safe. {where}")
         box.setDetailedText(details)
         copy = box.addButton("Copy details", QMessageBox.ButtonRole.ActionRole)
         copy.clicked.disconnect()

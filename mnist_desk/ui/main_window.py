@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QByteArray, QSettings, QTimer
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from .. import __version__
 from ..core.memory import freeze_long_lived, limit_malloc_arenas
-from ..core.paths import user_data_dir
+from ..core.paths import unwritable_data_dir, user_data_dir
 from .draw_tab import DrawTab
 from .models import ModelHub
+from .notice_bar import NoticeBar
 from .tasks import Task, shutdown_all
 
 log = logging.getLogger(__name__)
@@ -40,17 +41,30 @@ class MainWindow(QMainWindow):
 
         self._blas_limit = threadpool_limits(limits=1, user_api="blas")
         self.setWindowTitle(f"mnist_desk {__version__}")
+        self.notices = NoticeBar()
+        self.read_only = unwritable_data_dir()
+        if self.read_only:
+            self.setWindowTitle(f"mnist_desk {__version__} (read-only)")
+            self.notices.add(f"Read-only session: {self.read_only}. Models you train, digits you label and settings "
+                             "are not kept after you close (Export… and Save as… still write elsewhere).")
         self.hub = ModelHub(self)
         self.tabs = QTabWidget()
         self.draw = DrawTab(self.hub)
         self.tabs.addTab(self.draw, "Draw")
-        self.setCentralWidget(self.tabs)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.notices)
+        column.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
         self.tf_state = QLabel("TensorFlow: not loaded")
         self.statusBar().addPermanentWidget(self.tf_state)
         self.draw.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.hub.loadFailed.connect(self.show_error)
-        for problem in self.hub.problems:  # found while listing, before this window was listening
-            QTimer.singleShot(0, lambda problem=problem: self.show_error(problem))
+        # Found while starting, before this window was listening: said once, in the bar, not in dialogs.
+        for problem in self.hub.problems + self.draw.startup_problems:
+            self.notices.add(problem)
         self.errors: list[str] = []
         self._error_boxes: list[QMessageBox] = []
         self._tf_task: Task | None = None
@@ -106,9 +120,10 @@ class MainWindow(QMainWindow):
         box.open()
 
     def closeEvent(self, event) -> None:
-        s = settings()
-        s.setValue("geometry", self.saveGeometry())
-        s.setValue("tab", self.tabs.currentIndex())
+        if not self.read_only:
+            s = settings()
+            s.setValue("geometry", self.saveGeometry())
+            s.setValue("tab", self.tabs.currentIndex())
         for part in (self.train, self.inspect, self.draw, self.hub):
             part.shutdown()
         shutdown_all()

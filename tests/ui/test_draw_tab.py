@@ -267,10 +267,10 @@ def test_window_opens_with_a_file_where_the_models_folder_belongs(qtbot, tmp_pat
     w.show()
     qtbot.waitUntil(lambda: w.hub.current is not None and w.hub.net(w.hub.current) is not None, timeout=20_000)
     assert w.hub.current.name == "cnn" and w.hub.current.shipped  # the shipped models are still there
-    qtbot.waitUntil(lambda: len(w.errors) == 1, timeout=5000)
-    assert "your models" in w.errors[0] and "cannot be listed" in w.errors[0]
+    assert w.notices.isVisible() and len(w.notices.notices) == 1  # in the bar, not a dialog
+    assert "your models" in w.notices.label.text() and "cannot be listed" in w.notices.label.text()
     w.hub.refresh()
-    assert len(w.errors) == 1  # said once
+    assert len(w.notices.notices) == 1 and w.errors == []  # said once
     w.close()
 
 
@@ -283,13 +283,35 @@ def test_window_opens_with_a_damaged_digit_set_and_keeps_it(qtbot, tmp_path, mon
 
     w = MainWindow(preload_tensorflow=False)
     qtbot.addWidget(w)
-    msgs = []
-    w.draw.message.connect(msgs.append)
     w.show()
-    qtbot.waitUntil(lambda: bool(msgs), timeout=5000)
-    assert "my_digits.npz" in msgs[0] and "kept as my_digits.damaged-" in msgs[0]
+    assert w.notices.isVisible()
+    text = w.notices.label.text()
+    assert "my_digits.npz" in text and "kept as my_digits.damaged-" in text
     assert len(list(home.glob("my_digits.damaged-*.npz"))) == 1 and len(w.draw.digits) == 0
     w.close()
+
+
+def test_a_data_folder_that_cannot_be_written_gives_a_read_only_session(qtbot, tmp_path, monkeypatch):
+    """The window opens, says why nothing will be kept, and a labelled digit stays for the session."""
+    blocker = tmp_path / "a file"
+    blocker.write_text("in the way of the data folder")  # as root, permissions would not stop a write
+    monkeypatch.setenv("MNIST_DESK_HOME", str(blocker / "home"))
+    from mnist_desk.ui.main_window import MainWindow
+
+    w = MainWindow(preload_tensorflow=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.hub.current is not None and w.hub.net(w.hub.current) is not None, timeout=20_000)
+    assert w.read_only and "read-only" in w.windowTitle()
+    assert w.notices.isVisible() and "Read-only session" in w.notices.label.text()
+    msgs = []
+    w.draw.message.connect(msgs.append)
+    draw_one(w.draw.canvas)
+    w.draw.canvas.setFocus()
+    qtbot.keyClick(w.draw.canvas, "1")
+    assert len(w.draw.digits) == 1 and "kept until you close" in msgs[-1]
+    w.close()
+    assert blocker.read_text() == "in the way of the data folder"
 
 
 def _all_label_text(widget) -> str:
