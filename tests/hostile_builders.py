@@ -47,6 +47,9 @@ class Hostile:
     expect: str = ""  # a regular expression the refusal message must match (case-insensitive)
     max_seconds: float = 5.0
     import_path: Path | None = None  # put on sys.path while loading (a module the file names is there)
+    # Why the file carries no payload marker (a memory bomb has no code to run); empty for those that do.
+    no_payload: str = ""
+    search_name: str = ""  # a file name a payload would write somewhere: searched for under the scratch folder
 
 
 @dataclass
@@ -252,15 +255,21 @@ def build_h5_named_keras(folder: Path) -> Hostile:
 
 
 def build_zip_named_h5(folder: Path) -> Hostile:
-    """A genuine .keras archive named .h5: Keras would pick its legacy HDF5 loader by the name."""
-    path = write_archive(folder / "archive_named.h5", clean_model_archive(folder))
-    return Hostile("zip archive named .h5", path, "model", (), r"legacy|\.h5")
+    """A .keras archive with a Lambda payload, named .h5: Keras would pick its legacy HDF5 loader by the name."""
+    marker = folder / "MARKER_zip_named_h5"
+    model = lambda_model(marker)
+    path = folder / "archive_named.h5"
+    model.save(folder / "archive_named.keras")
+    (folder / "archive_named.keras").rename(path)
+    marker.unlink(missing_ok=True)
+    return Hostile("zip archive named .h5", path, "model", (marker,), r"legacy|\.h5")
 
 
 def build_hdf5_signature(folder: Path) -> Hostile:
     path = folder / "signature_only.keras"
     path.write_bytes(HDF5_SIGNATURE + bytes(504))
-    return Hostile("HDF5 signature in a .keras", path, "model", (), r"legacy|hdf5")
+    return Hostile("HDF5 signature in a .keras", path, "model", (), r"legacy|hdf5",
+                   no_payload="a bare signature and zeros (the .h5 payload is in 'legacy .h5 named .keras')")
 
 
 _EXEC_FN = {"module": "builtins", "class_name": "function", "config": "exec", "registered_name": "function"}
@@ -269,13 +278,15 @@ _EXEC_FN = {"module": "builtins", "class_name": "function", "config": "exec", "r
 def build_builtins_exec_activation(folder: Path) -> Hostile:
     members = with_config(clean_model_archive(folder), lambda c: _layer(c, "probabilities")["config"].__setitem__("activation", dict(_EXEC_FN)))
     path = write_archive(folder / "builtins_exec_activation.keras", members)
-    return Hostile("config: builtins.exec activation", path, "model", (), r"builtins|function|not allow")
+    return Hostile("config: builtins.exec activation", path, "model", (), r"builtins|function|not allow",
+                   no_payload="Keras would call exec with a tensor: no code of the file's choosing")
 
 
 def build_builtins_exec_initializer(folder: Path) -> Hostile:
     members = with_config(clean_model_archive(folder), lambda c: _layer(c, "logits")["config"].__setitem__("kernel_initializer", dict(_EXEC_FN)))
     path = write_archive(folder / "builtins_exec_initializer.keras", members)
-    return Hostile("config: builtins.exec initializer", path, "model", (), r"builtins|function|not allow")
+    return Hostile("config: builtins.exec initializer", path, "model", (), r"builtins|function|not allow",
+                   no_payload="Keras would call exec with a shape: no code of the file's choosing")
 
 
 def build_custom_module(folder: Path) -> Hostile:
@@ -317,14 +328,33 @@ def build_unsafe_toggle(folder: Path) -> Hostile:
     return Hostile("config: enable_unsafe_deserialization", path, "model", (marker,), r"not allow|not one of|refus")
 
 
+def evil_savedmodel(path: Path, marker: Path) -> Path:
+    """A real SavedModel whose ``serve`` endpoint writes ``marker`` (a graph op: no Python needed to run it)."""
+    _keras()
+    import tensorflow as tf
+
+    class Evil(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
+        def serve(self, x):
+            tf.io.write_file(str(marker), "payload ran")
+            return tf.reshape(x, [-1, 784])
+
+    module = Evil()
+    tf.saved_model.save(module, str(path), signatures={"serve": module.serve})
+    return path
+
+
 def build_tfsm_layer(folder: Path) -> Hostile:
+    marker = folder / "MARKER_tfsm_layer"
+    saved = evil_savedmodel(folder / "evil_savedmodel", marker)
+
     def edit(c):
         layer = _layer(c, "flatten")
         layer["class_name"] = "TFSMLayer"
-        layer["config"] = {"name": "flatten", "filepath": str(folder / "nowhere"), "call_endpoint": "serve"}
+        layer["config"] = {"name": "flatten", "filepath": str(saved), "call_endpoint": "serve"}
 
     path = write_archive(folder / "tfsm_layer.keras", with_config(clean_model_archive(folder), edit))
-    return Hostile("config: TFSMLayer (loads a SavedModel)", path, "model", (), r"tfsmlayer|not one of")
+    return Hostile("config: TFSMLayer (loads a SavedModel)", path, "model", (marker,), r"tfsmlayer|not one of")
 
 
 def build_path_traversal(folder: Path) -> Hostile:
@@ -332,9 +362,11 @@ def build_path_traversal(folder: Path) -> Hostile:
     members = clean_model_archive(folder)
     members[f"../../{name}"] = b"written outside the extraction folder"
     path = write_archive(folder / "path_traversal.keras", members)
-    places = {folder, folder.parent, folder.parent.parent, Path.cwd(), Path.cwd().parent, Path.cwd().parent.parent,
-              Path(tempfile.gettempdir()), Path(tempfile.gettempdir()).parent}
-    return Hostile("keras: ../../ member", path, "model", tuple(p / name for p in places), r"unsafe path|\.\./")
+    places = {folder, folder.parent, folder.parent.parent, Path.cwd(), Path.cwd().parent, Path.cwd().parent.parent}
+    # check() extracts-to-temp inside the scratch folder and searches all of it for ``name``, wherever a
+    # loader (naive or sanitising) would have written the member.
+    return Hostile("keras: ../../ member", path, "model", tuple(p / name for p in places), r"unsafe path|\.\./",
+                   search_name=name)
 
 
 def build_absolute_member(folder: Path) -> Hostile:
@@ -343,14 +375,16 @@ def build_absolute_member(folder: Path) -> Hostile:
     members = clean_model_archive(folder)
     members[str(target)] = b"written to an absolute path"
     path = write_archive(folder / "absolute_member.keras", members)
-    return Hostile("keras: absolute-path member", path, "model", (target,), r"unsafe path|unexpected member")
+    return Hostile("keras: absolute-path member", path, "model", (target,), r"unsafe path|unexpected member",
+                   search_name=name)
 
 
 def build_extra_member(folder: Path) -> Hostile:
+    marker = folder / "MARKER_extra_member"
     members = clean_model_archive(folder)
-    members["evil.py"] = b"import os; os.system('touch pwned')\n"
+    members["evil.py"] = f"{payload_command(marker)}\n".encode()
     path = write_archive(folder / "extra_member.keras", members)
-    return Hostile("keras: unexpected member", path, "model", (), r"unexpected member")
+    return Hostile("keras: unexpected member", path, "model", (marker,), r"unexpected member", search_name="evil.py")
 
 
 def build_keras_zip_bomb(folder: Path) -> Hostile:
@@ -360,7 +394,8 @@ def build_keras_zip_bomb(folder: Path) -> Hostile:
     entries.append(("model.weights.h5", bomb, zipfile.ZIP_DEFLATED, crc32_of_zeros(BOMB_BYTES), BOMB_BYTES))
     path = folder / "zip_bomb.keras"
     path.write_bytes(forged_zip(entries))
-    return Hostile("keras: 4 GB zip bomb", path, "model", (), r"inflate|refus", max_seconds=2.0)
+    return Hostile("keras: 4 GB zip bomb", path, "model", (), r"inflate|refus", max_seconds=2.0,
+                   no_payload="a memory bomb: judged by the memory and time it takes, no code in it")
 
 
 def build_keras_lying_bomb(folder: Path) -> Hostile:
@@ -372,7 +407,8 @@ def build_keras_lying_bomb(folder: Path) -> Hostile:
     entries.append(("model.weights.h5", bomb, zipfile.ZIP_DEFLATED, zlib.crc32(w), len(w)))
     path = folder / "lying_zip_bomb.keras"
     path.write_bytes(forged_zip(entries))
-    return Hostile("keras: bomb with a lying header", path, "model", (), r"more compressed data|damaged|truncated", max_seconds=2.0)
+    return Hostile("keras: bomb with a lying header", path, "model", (), r"more compressed data|damaged|truncated", max_seconds=2.0,
+                   no_payload="a memory bomb: judged by the memory and time it takes, no code in it")
 
 
 def build_huge_config(folder: Path) -> Hostile:
@@ -382,7 +418,8 @@ def build_huge_config(folder: Path) -> Hostile:
         _layer(c, "logits")["build_config"]["input_shape"] = [None, 10**9]
 
     path = write_archive(folder / "huge_config.keras", with_config(clean_model_archive(folder), edit))
-    return Hostile("keras: config declaring 10^10 weights", path, "model", (), r"declares .* weights|claims an input of shape", max_seconds=2.0)
+    return Hostile("keras: config declaring 10^10 weights", path, "model", (), r"declares .* weights|claims an input of shape", max_seconds=2.0,
+                   no_payload="a memory bomb: judged by the memory and time it takes, no code in it")
 
 
 def build_h5_shape_bomb(folder: Path) -> Hostile:
@@ -410,24 +447,21 @@ def build_h5_shape_bomb(folder: Path) -> Hostile:
     src.close()
     members["model.weights.h5"] = buf.getvalue()
     path = write_archive(folder / "h5_shape_bomb.keras", members)
-    return Hostile("keras: HDF5 shape bomb (3.9 GB)", path, "model", (), r"declares|weights", max_seconds=2.0)
+    return Hostile("keras: HDF5 shape bomb (3.9 GB)", path, "model", (), r"declares|weights", max_seconds=2.0,
+                   no_payload="a memory bomb: judged by the memory and time it takes, no code in it")
 
 
 def build_savedmodel(folder: Path) -> Hostile:
-    _keras()
-    import tensorflow as tf
-
-    path = folder / "saved_model_dir"
-    tf.saved_model.save(tf.Module(), str(path))
-    return Hostile("TensorFlow SavedModel folder", path, "model", (), r"savedmodel")
+    marker = folder / "MARKER_savedmodel"
+    path = evil_savedmodel(folder / "saved_model_dir", marker)
+    return Hostile("TensorFlow SavedModel folder", path, "model", (marker,), r"savedmodel")
 
 
 def build_savedmodel_named_keras(folder: Path) -> Hostile:
-    path = folder / "savedmodel_dir.keras"
-    path.mkdir()
-    (path / "saved_model.pb").write_bytes(b"\x08\x01")
+    marker = folder / "MARKER_savedmodel_named_keras"
+    path = evil_savedmodel(folder / "savedmodel_dir.keras", marker)
     (path / "config.json").write_text("{}")
-    return Hostile("SavedModel folder named .keras", path, "model", (), r"savedmodel|folder")
+    return Hostile("SavedModel folder named .keras", path, "model", (marker,), r"savedmodel|folder")
 
 
 # ============================================================================ data files
@@ -457,7 +491,8 @@ def build_npz_zip_bomb(folder: Path) -> Hostile:
                stored("y_train.npy", npy(np.zeros(3, np.uint8)))]
     path = folder / "zip_bomb.npz"
     path.write_bytes(forged_zip(entries))
-    return Hostile(".npz: 4 GB zip bomb", path, "data", (), r"inflate|refus", max_seconds=2.0)
+    return Hostile(".npz: 4 GB zip bomb", path, "data", (), r"inflate|refus", max_seconds=2.0,
+                   no_payload="a memory bomb: judged by the memory and time it takes, no code in it")
 
 
 def build_npz_lying_bomb(folder: Path) -> Hostile:
@@ -466,7 +501,8 @@ def build_npz_lying_bomb(folder: Path) -> Hostile:
                stored("y_train.npy", npy(np.zeros(3, np.uint8)))]
     path = folder / "lying_zip_bomb.npz"
     path.write_bytes(forged_zip(entries))
-    return Hostile(".npz: bomb with a lying header", path, "data", (), r"more compressed data|corrupt|truncated", max_seconds=2.0)
+    return Hostile(".npz: bomb with a lying header", path, "data", (), r"more compressed data|corrupt|truncated", max_seconds=2.0,
+                   no_payload="a memory bomb: judged by the memory and time it takes, no code in it")
 
 
 def build_npz_shape_bomb(folder: Path) -> Hostile:
@@ -474,7 +510,8 @@ def build_npz_shape_bomb(folder: Path) -> Hostile:
     entries = [stored("x_train.npy", body), stored("y_train.npy", npy(np.zeros(3, np.uint8)))]
     path = folder / "shape_bomb.npz"
     path.write_bytes(forged_zip(entries))
-    return Hostile(".npz: header claiming 713 TiB", path, "data", (), r"claims shape|holds only|more than the .* allowed", max_seconds=2.0)
+    return Hostile(".npz: header claiming 713 TiB", path, "data", (), r"claims shape|holds only|more than the .* allowed", max_seconds=2.0,
+                   no_payload="a memory bomb: judged by the memory and time it takes, no code in it")
 
 
 def build_idx_count_bomb(folder: Path) -> Hostile:
@@ -482,18 +519,22 @@ def build_idx_count_bomb(folder: Path) -> Hostile:
     d.mkdir()
     (d / "train-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 2051, 1_999_999, 28, 28) + bytes(3 * 784))
     (d / "train-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, 3) + bytes(3))
-    return Hostile("IDX header claiming 1.5 GB", d / "train-images-idx3-ubyte", "data", (), r"truncated|more than the .* allowed", max_seconds=2.0)
+    return Hostile("IDX header claiming 1.5 GB", d / "train-images-idx3-ubyte", "data", (), r"truncated|more than the .* allowed", max_seconds=2.0,
+                   no_payload="a memory bomb: judged by the memory and time it takes, no code in it")
 
 
 # ============================================================================ images
 def build_eps_as_png(folder: Path) -> Hostile:
-    """PostScript named .png: Pillow would identify it by content and run Ghostscript on it."""
+    """PostScript named .png: Pillow would identify it by content and run Ghostscript on it, which (without
+    -dSAFER) writes the marker file with PostScript's own file operator."""
+    marker = folder / "MARKER_eps_as_png"
     path = folder / "digit.png"
     path.write_bytes(
         b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\n"
-        b"(payload ran) print flush\n0 setgray 4 4 20 20 rectfill\nshowpage\n%%EOF\n"
+        b"(" + str(marker).encode() + b") (w) file dup (payload ran) writestring closefile\n"
+        b"0 setgray 4 4 20 20 rectfill\nshowpage\n%%EOF\n"
     )
-    return Hostile("PostScript (EPS) named .png", path, "image", (), r"not an image")
+    return Hostile("PostScript (EPS) named .png", path, "image", (marker,), r"not an image")
 
 
 def build_png_dims_bomb(folder: Path) -> Hostile:
@@ -506,7 +547,8 @@ def build_png_dims_bomb(folder: Path) -> Hostile:
     b[29:33] = struct.pack(">I", zlib.crc32(bytes(b[12:29])))
     path = folder / "huge_dims.png"
     path.write_bytes(bytes(b))
-    return Hostile("PNG claiming 65535x65535", path, "image", (), r"large|allowed", max_seconds=2.0)
+    return Hostile("PNG claiming 65535x65535", path, "image", (), r"large|allowed", max_seconds=2.0,
+                   no_payload="a memory bomb: judged by the memory and time it takes, no code in it")
 
 
 BUILDERS: tuple[Callable[[Path], Hostile], ...] = (
@@ -602,6 +644,12 @@ def check(h: Hostile) -> Result:
         m.unlink(missing_ok=True)
     load, allowed = loader_for(h.loader)
     before = set(sys.modules)
+    # A loader's temporary folders go inside the scratch folder, three levels down, so a member written
+    # through "../../" still lands where the search below looks.
+    scratch = h.path.parent
+    saved_tempdir = tempfile.tempdir
+    tempfile.tempdir = str(scratch / "tmp" / "a" / "b")
+    Path(tempfile.tempdir).mkdir(parents=True, exist_ok=True)
     if h.import_path is not None:
         sys.path.insert(0, str(h.import_path))
     refused, message, problem = False, "", None
@@ -619,13 +667,15 @@ def check(h: Hostile) -> Result:
                 message = f"{type(exc).__name__}: {exc}"
                 problem = f"escaped as {type(exc).__name__}"
     finally:
+        tempfile.tempdir = saved_tempdir
         if h.import_path is not None:
             sys.path.remove(str(h.import_path))
         for name in set(sys.modules) - before:
             if name.startswith("mnist_desk_evil_"):
                 del sys.modules[name]
     seconds = time.perf_counter() - t0
-    ran = any(m.exists() for m in h.markers) or bool(spawned) or _keras_safe_mode_switched_off()
+    written = [p for p in scratch.rglob(h.search_name) if p != h.path] if h.search_name else []
+    ran = any(m.exists() for m in h.markers) or bool(written) or bool(spawned) or _keras_safe_mode_switched_off()
     if problem is None:
         if not refused:
             problem = f"not refused ({message})"

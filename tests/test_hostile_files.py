@@ -308,3 +308,41 @@ def test_keras_release_has_the_safe_mode_fixes():
     text = (REPO / "pyproject.toml").read_text()
     m = re.search(r'"keras\s*>=\s*(\d+)\.(\d+)', text)
     assert m and (int(m.group(1)), int(m.group(2))) >= (3, 12), "pyproject.toml must require keras>=3.12"
+
+
+# ------------------------------------------------------------------------------ every file that can carry a payload does
+def test_every_hostile_file_carries_a_payload_marker_or_says_why_it_cannot(tmp_path):
+    hostiles = hb.build_all(tmp_path)
+    for h in hostiles:
+        assert bool(h.markers) != bool(h.no_payload), f"{h.name}: a marker, or a reason for none"
+    assert sum(bool(h.markers) for h in hostiles) >= 15
+
+
+def test_savedmodel_payload_is_live_but_refused(tmp_path, keras_never_called):
+    """The SavedModel the TFSMLayer and SavedModel files point at really writes its marker when served."""
+    import tensorflow as tf
+
+    from mnist_desk.core import store
+
+    h = hb.build_tfsm_layer(tmp_path)
+    saved = tf.saved_model.load(str(tmp_path / "evil_savedmodel"))
+    saved.signatures["serve"](tf.zeros([1, 28, 28, 1]))
+    assert h.markers[0].exists()
+    h.markers[0].unlink()
+    with pytest.raises(ModelFileError, match="TFSMLayer"):
+        store.load_model(h.path)
+    assert not h.markers[0].exists()
+
+
+def test_a_member_written_through_dot_dot_would_be_found(tmp_path):
+    """The path-traversal check can see a payload: a member written the naive way lands where it searches."""
+    import zipfile
+
+    h = hb.build_path_traversal(tmp_path)
+    with zipfile.ZipFile(h.path) as zf:
+        member = next(n for n in zf.namelist() if n.startswith("../"))
+        extract_to = tmp_path / "tmp" / "a" / "b" / "extracted"
+        (extract_to / member).parent.mkdir(parents=True, exist_ok=True)
+        (extract_to / member).write_bytes(zf.read(member))  # what a loader that trusts member names does
+    r = hb.check(h)
+    assert r.payload_ran and r.refused
