@@ -127,6 +127,10 @@ def test_the_plan_follows_the_layers_not_the_shapes_the_config_claims():
         plan_model(_chain(("Conv2D", {"filters": 4, "kernel_size": 29}), ("Flatten", {}), ("Dense", {"units": 10})))
     with pytest.raises(ModelFileError, match="invalid number of units"):
         plan_model(_chain(("Flatten", {}), ("Dense", {"units": 0})))
+    with pytest.raises(ModelFileError, match="option 'evil' that Keras does not know"):
+        plan_model(_chain(("Flatten", {}), ("Dense", {"units": 10, "evil": 1})))
+    with pytest.raises(ModelFileError, match="gives its activation as dict"):
+        plan_model(_chain(("Flatten", {}), ("Dense", {"units": 10, "activation": {"class_name": "Softmax"}})))
     lying = _chain(("Flatten", {}), ("Dense", {"units": 10}))
     lying["config"]["layers"][2]["build_config"] = {"input_shape": [None, 10**9]}  # Keras would build 10^10 weights
     with pytest.raises(ModelFileError, match="claims an input of shape"):

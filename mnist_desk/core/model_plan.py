@@ -82,7 +82,38 @@ def _window(size: int, k: int, stride: int, padding: str) -> int:
     return -(-size // stride) if padding == "same" else max((size - k) // stride + 1, 0)
 
 
+# The options each layer class's config may hold (what Keras 3 writes). Keras refuses a layer with an unknown
+# option when it rebuilds it; the numpy pass would ignore it, so both refuse it here.
+_COMMON_OPTIONS = {"name", "dtype", "trainable", "activity_regularizer", "lora_rank", "lora_alpha", "quantization_config"}
+_OPTIONS = {
+    "InputLayer": {"batch_shape", "batch_input_shape", "optional", "ragged", "sparse", "batch_size", "input_tensor"},
+    "Flatten": {"data_format"},
+    "Dense": {"units", "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+              "bias_regularizer", "kernel_constraint", "bias_constraint"},
+    "Activation": {"activation"},
+    "Conv2D": {"filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups", "activation",
+               "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+               "kernel_constraint", "bias_constraint"},
+    "MaxPooling2D": {"pool_size", "strides", "padding", "data_format"},
+    "BatchNormalization": {"axis", "momentum", "epsilon", "center", "scale", "beta_initializer", "gamma_initializer",
+                           "moving_mean_initializer", "moving_variance_initializer", "beta_regularizer",
+                           "gamma_regularizer", "beta_constraint", "gamma_constraint", "synchronized", "renorm",
+                           "renorm_clipping", "renorm_momentum"},
+    "Dropout": {"rate", "noise_shape", "seed"},
+}
+
+
+def _check_options(kind: str, conf: dict, name: str, path) -> None:
+    unknown = sorted(str(k) for k in conf if k not in _COMMON_OPTIONS | _OPTIONS.get(kind, set()))
+    if unknown:
+        raise ModelFileError(path, f"layer {name!r} ({kind}) has an option {unknown[0]!r} that Keras does not know")
+    act = conf.get("activation")
+    if act is not None and not isinstance(act, str):
+        raise ModelFileError(path, f"layer {name!r} gives its activation as {type(act).__name__}, not a name")
+
+
 def _plan_layer(kind: str, conf: dict, name: str, shape: tuple[int, ...], path) -> PlannedLayer:
+    _check_options(kind, conf, name, path)
     def need_image(what: str):
         if len(shape) != 3:
             raise ModelFileError(path, f"layer {name!r} ({what}) gets an input of shape {shape}, not an image")
@@ -168,6 +199,7 @@ def plan_model(config: dict, path: Path | None = None) -> ModelPlan:
     if not isinstance(batch_shape, (list, tuple)) or tuple(batch_shape[1:]) != INPUT_SHAPE:
         raise ModelFileError(path, f"model takes inputs of shape {batch_shape and tuple(batch_shape[1:])}; "
                                    "this app's models take 28x28x1 images")
+    _check_options("InputLayer", conf, str(conf.get("name", "input")), path)
     planned = [PlannedLayer("InputLayer", str(conf.get("name", "input")), INPUT_SHAPE, INPUT_SHAPE)]
     for layer in layers[1:]:
         kind = layer.get("class_name")
