@@ -165,16 +165,74 @@ def _json_default(o):
 
 
 # ------------------------------------------------------------------------------ listing
-def read_metadata(model_path: Path) -> dict:
+def read_metadata(model_path: Path, problems: list[str] | None = None) -> dict:
+    """A model's details (the JSON beside it), or {} when there are none or they are damaged.
+
+    Every field the app reads is checked for its type here, so no view meets a list where a dict belongs;
+    a damaged file is said once in ``problems`` (the model itself is still listed and opens).
+    """
     meta_path = Path(model_path).with_suffix(".json")
+    if not meta_path.exists() and not meta_path.is_symlink():
+        return {}
     try:
         if require_regular_file(meta_path).st_size > MAX_CONFIG_BYTES:
-            return {}
-        text = meta_path.read_text(encoding="utf-8")
-        meta = json.loads(text)
-        return meta if isinstance(meta, dict) else {}
-    except (OSError, ValueError, RecursionError, MnistDeskError):  # missing, damaged or not a file: no metadata
+            raise ValueError("it is implausibly large")
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        _check_metadata(meta)
+        return meta
+    except (OSError, ValueError, RecursionError, MnistDeskError) as exc:  # damaged, or not a file
+        problem = f"the details of model {Path(model_path).stem!r} ({meta_path.name}) could not be read " \
+                  f"({getattr(exc, 'problem', None) or exc}); it is listed without them"
+        if problems is not None:
+            problems.append(problem)
+        else:
+            log.warning("%s", problem)
         return {}
+
+
+_META_TEXT = ("arch", "data_source", "date", "app_version", "name", "saved", "reproduce")
+_META_DICTS = ("hparams", "training", "metrics", "history", "calibration")
+_MAX_HISTORY = 10_000_000
+
+
+def _is_number(v) -> bool:
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def _check_metadata(meta) -> None:
+    """Raise ValueError naming the first field of the wrong type."""
+    if not isinstance(meta, dict):
+        raise ValueError(f"it holds a {type(meta).__name__}, not an object")
+    for k in _META_TEXT:
+        if k in meta and not isinstance(meta[k], str):
+            raise ValueError(f"{k!r} is not text")
+    for k in _META_DICTS:
+        if k in meta and not isinstance(meta[k], dict):
+            raise ValueError(f"{k!r} is not an object")
+    for k in ("training_seconds", "epochs_done"):
+        if k in meta and not _is_number(meta[k]):
+            raise ValueError(f"{k!r} is not a number")
+    if "stopped_early" in meta and not isinstance(meta["stopped_early"], bool):
+        raise ValueError("'stopped_early' is not true or false")
+    for name, v in (meta.get("metrics") or {}).items():
+        if not _is_number(v):
+            raise ValueError(f"metrics.{name} is not a number")
+    for name, v in (meta.get("calibration") or {}).items():
+        if not (_is_number(v) or isinstance(v, str)):
+            raise ValueError(f"calibration.{name} is not a plain value")
+    for name, v in (meta.get("training") or {}).items():
+        if not (_is_number(v) or isinstance(v, (str, bool))):
+            raise ValueError(f"training.{name} is not a plain value")
+    for name, v in (meta.get("hparams") or {}).items():
+        if not (_is_number(v) or isinstance(v, (str, bool)) or (isinstance(v, list) and all(map(_is_number, v)))):
+            raise ValueError(f"hparams.{name} is not a plain value")
+    total = 0
+    for name, v in (meta.get("history") or {}).items():
+        if not isinstance(v, list) or not all(map(_is_number, v)):
+            raise ValueError(f"history.{name} is not a list of numbers")
+        total += len(v)
+        if total > _MAX_HISTORY:
+            raise ValueError("its history is implausibly long")
 
 
 def _model_files(folder: Path) -> list[Path]:
@@ -205,7 +263,7 @@ def list_models(include_shipped: bool = True, problems: list[str] | None = None)
     out: list[StoredModel] = []
     if include_shipped and SHIPPED_MODELS_DIR.is_dir():
         shipped = sorted(_model_files(SHIPPED_MODELS_DIR), key=lambda p: (p.stem != DEFAULT_MODEL, p.stem))
-        out += [StoredModel(p.stem, p, read_metadata(p), True) for p in shipped]
+        out += [StoredModel(p.stem, p, read_metadata(p, problems), True) for p in shipped]
     try:
         folder = user_models_dir()
         if folder.exists() and not folder.is_dir():
@@ -221,7 +279,7 @@ def list_models(include_shipped: bool = True, problems: list[str] | None = None)
         else:
             log.warning("%s", problem)
         user = []
-    out += [StoredModel(p.stem, p, read_metadata(p), False) for p in user]
+    out += [StoredModel(p.stem, p, read_metadata(p, problems), False) for p in user]
     return out
 
 

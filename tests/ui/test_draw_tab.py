@@ -346,3 +346,25 @@ def test_compare_mode_gives_every_model_its_own_answer(main_window, qtbot):
     assert "100.0%" not in _all_label_text(main_window)
     tab.canvas.clear()
     assert tab.answers.answers == []
+
+
+@pytest.mark.parametrize("meta", [b"[1, 2]", b'{"metrics": "high"}', b'{"history": {"loss": ["x"]}}',
+                                  b"[" * 100_000 + b"]" * 100_000])
+def test_window_opens_with_a_users_model_whose_details_are_damaged(qtbot, tmp_path, monkeypatch, meta):
+    import shutil
+
+    from mnist_desk.core.paths import SHIPPED_MODELS_DIR
+
+    home = tmp_path / "home"
+    (home / "models").mkdir(parents=True)
+    shutil.copy(SHIPPED_MODELS_DIR / "linear.keras", home / "models" / "mine.keras")
+    (home / "models" / "mine.json").write_bytes(meta)
+    monkeypatch.setenv("MNIST_DESK_HOME", str(home))
+    from mnist_desk.ui.main_window import MainWindow
+
+    w = MainWindow(preload_tensorflow=False)
+    qtbot.addWidget(w)
+    w.show()
+    assert any(m.name == "mine" for m in w.hub.models)  # still listed, without its details
+    assert "details of model 'mine'" in w.notices.label.text()
+    w.close()
