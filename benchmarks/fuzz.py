@@ -6,7 +6,15 @@ this process under a per-call time limit, with its memory measured. Prints::
 
     fuzzed inputs: N, clean errors: N, crashes: 0, hangs: 0
     ok loads: K, giant allocations: 0
-    hostile files: N, payloads run: 0
+    hostile files: N (M carry a payload marker), payloads run: 0
+    window cases: N, window crashes: 0, hangs: 0, dialog floods: 0, over memory cap: 0
+    payloads run: 0, files read outside the given file: 0, window failed to open: 0, digits lost: 0
+    peak MB: X (case), max GUI stall ms: Y (case)
+
+The window cases (``tests/fuzz/window.py``) go through a real ``MainWindow``, offscreen, in a child process
+under an address-space limit: open a model, drop an image, start training on a data file, open the window
+on a damaged data folder, label digits over three sessions on a damaged set. ``over memory cap`` counts
+cases whose peak resident size passed 1,500 MB.
 
 ``clean errors`` are the documented errors (DataError/ImageError, ModelFileError, EmptyDrawing);
 ``ok loads`` inputs that still loaded as well-formed arrays or a model; ``crashes`` any other
@@ -79,12 +87,39 @@ def hostile(verbose: bool) -> tuple[int, int, list[str]]:
     from tests import hostile_builders as hb
 
     with tempfile.TemporaryDirectory(prefix="mnist_desk_hostile_") as tmp:
-        results = hb.check_all(hb.build_all(Path(tmp)))
+        hostiles = hb.build_all(Path(tmp))
+        results = hb.check_all(hostiles)
     problems = [f"{r.name}: {r.problem}" for r in results if r.problem]
     if verbose:
         for r in results:
             print(f"  hostile {r.name:28s} refused={r.refused} payload_ran={r.payload_ran} {r.seconds:.2f} s  {r.message[:110]}")
-    return len(results), sum(r.payload_ran for r in results), problems
+    return len(results), sum(bool(h.markers) for h in hostiles), sum(r.payload_ran for r in results), problems
+
+
+def window(per_target: int, seed: int, verbose: bool) -> int:
+    """The window cases; prints their figures and returns how many went wrong."""
+    from tests.fuzz import window as wf
+
+    with tempfile.TemporaryDirectory(prefix="mnist_desk_window_fuzz_") as tmp:
+        cases = wf.build_cases(Path(tmp) / "cases", per_target=per_target, seed=seed)
+        results = wf.run_all(cases, Path(tmp) / "run", verbose=verbose)
+    s = wf.summarise(results)
+    for r in results:
+        wrong = [k for k in ("crash", "hang", "memory_error", "payload_ran", "read_outside") if r.get(k)]
+        wrong += ["unexpected error dialog"] if r.get("unexpected") else []
+        wrong += ["dialog flood"] if r.get("dialogs", 0) > 1 else []
+        wrong += ["window did not open"] if r.get("opened") is False else []
+        wrong += ["over memory cap"] if r.get("peak_mb", 0) > wf.MEMORY_CAP_MB else []
+        wrong += ["digits lost"] if r.get("digits_lost") else []
+        if wrong:
+            print("PROBLEM window", r["name"], ", ".join(wrong), r.get("unexpected") or "")
+    print(f"window cases: {s['window cases']}, window crashes: {s['window crashes']}, hangs: {s['hangs']}, "
+          f"dialog floods: {s['dialog floods']}, over memory cap: {s['over memory cap']}")
+    print(f"payloads run: {s['payloads run']}, files read outside the given file: {s['files read outside the given file']}, "
+          f"window failed to open: {s['window failed to open']}, digits lost: {s['digits lost']}")
+    print(f"peak MB: {s['peak MB']} ({s['worst case']}), max GUI stall ms: {s['max GUI stall ms']} ({s['stalled case']})")
+    return sum(s[k] for k in ("window crashes", "hangs", "dialog floods", "over memory cap", "payloads run",
+                              "files read outside the given file", "window failed to open", "digits lost"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--target", action="append", choices=list(harness.TARGETS), help="only these formats")
     ap.add_argument("--no-hostile", action="store_true")
+    ap.add_argument("--no-window", action="store_true", help="skip the cases through the real window")
+    ap.add_argument("--window-per-target", type=int, default=2, help="mutated files per format through the window")
     ap.add_argument("--verbose", "-v", action="store_true")
     args = ap.parse_args(argv)
 
@@ -105,11 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ok loads: {counts['ok']}, giant allocations: {counts['alloc']}")
     bad = counts["crash"] + counts["hang"] + counts["alloc"]
     if not args.no_hostile:
-        n, ran, hproblems = hostile(args.verbose)
+        n, marked, ran, hproblems = hostile(args.verbose)
         for p in hproblems:
             print("PROBLEM", p)
-        print(f"hostile files: {n}, payloads run: {ran}")
+        print(f"hostile files: {n} ({marked} carry a payload marker), payloads run: {ran}")
         bad += len(hproblems)
+    if not args.no_window:
+        bad += window(args.window_per_target, args.seed, args.verbose)
     print(f"({time.perf_counter() - t0:.0f} s)")
     return 1 if bad else 0
 

@@ -261,7 +261,8 @@ def read_idx(path: str | Path, expected_magic: int) -> np.ndarray:
             raise DataError(path, f"file is truncated: {dims[0]:,} items need {n_bytes:,} bytes, "
                                   f"found {os.fstat(f.fileno()).st_size - f.tell():,}")
         out = np.empty(dims, np.uint8)
-        _read_into(f, memoryview(out).cast("B"), path, f"{dims[0]:,} items")
+        if n_bytes:
+            _read_into(f, memoryview(out.reshape(-1)), path, f"{dims[0]:,} items")
         if isinstance(f, gzip.GzipFile):
             # gzip checks its CRC only once a read reaches the end of the stream: read one byte past the data
             try:

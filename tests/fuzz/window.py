@@ -3,9 +3,8 @@
 ``build_cases`` writes every case into a scratch folder: the issue's reproduced causes (models the numpy pass
 must refuse, weights kept in other files, memory bombs, devices and FIFOs named like files, a JPEG of
 thousands of scans, blank pictures, damaged user data folders, a damaged digit set labelled over three
-sessions), the hostile files, and a sample of the fuzzer's mutated files. ``python -m tests.fuzz.window
-CASES.json`` runs them, offscreen, one window per case, under an address-space limit, and prints one JSON
-line per case; ``benchmarks/fuzz.py`` starts it, restarts it past a case that killed it, and counts.
+sessions), the hostile files, and a sample of the fuzzer's mutated files. ``run_all`` runs each in a fresh
+``python -m tests.fuzz.window CASE.json``: offscreen, under an address-space limit, printing one JSON line.
 
 A case is judged as the user would see it: the window opened; the action gave at most one message; no
 "unexpected error" dialog; nothing read a file the case names as off limits (its access time is watched);
@@ -535,48 +534,30 @@ def as_json(cases: list[WindowCase]) -> list[dict]:
 
 # ============================================================================ driving the child (in the benchmark)
 def run_all(cases: list[WindowCase], scratch: Path, case_timeout_s: float = 150.0, verbose: bool = False) -> list[dict]:
-    """Run every case in child processes; a case that kills or hangs its child is recorded and the rest go on."""
-    import queue
+    """Run each case in a fresh child process (its memory is that case's alone, as for a user who opens that
+    file in a new window); a child that dies or stops answering is recorded as a crash or a hang."""
     import subprocess
-    import threading
 
     results: list[dict] = []
-    remaining = list(cases)
-    round_no = 0
-    while remaining:
-        round_no += 1
-        spec = scratch / f"cases-{round_no}.json"
-        home = scratch / f"clean-home-{round_no}"
+    for i, case in enumerate(cases):
+        spec = scratch / f"case-{i}.json"
+        home = scratch / f"clean-home-{i}"
         home.mkdir(parents=True, exist_ok=True)
-        spec.write_text(json.dumps({"cases": as_json(remaining), "clean_home": str(home)}))
-        proc = subprocess.Popen([sys.executable, "-m", "tests.fuzz.window", str(spec)], stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, text=True, cwd=Path(__file__).resolve().parents[2])
-        lines: queue.Queue = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout] + [lines.put(None)], daemon=True).start()
-        current = None
-        while True:
-            try:
-                line = lines.get(timeout=case_timeout_s)
-            except queue.Empty:
-                proc.kill()
-                results.append({"name": current or remaining[0].name, "hang": True, "killed": "no answer in time"})
-                break
-            if line is None:  # the child ended
-                proc.wait()
-                if current is not None:
-                    results.append({"name": current, "crash": True, "returncode": proc.returncode})
-                break
-            if line.startswith("START "):
-                current = line[6:].rstrip("\n")
-            elif line.startswith("RESULT "):
-                r = json.loads(line[7:])
-                results.append(r)
-                current = None
-                if verbose:
-                    print("  window", json.dumps(r)[:240], flush=True)
-        done = {r["name"] for r in results}
-        remaining = [c for c in remaining if c.name not in done]
-        # A case that ended its child is recorded above; the rest start again in a fresh child.
+        spec.write_text(json.dumps({"cases": as_json([case]), "clean_home": str(home)}))
+        try:
+            proc = subprocess.run([sys.executable, "-m", "tests.fuzz.window", str(spec)], capture_output=True, text=True,
+                                  timeout=case_timeout_s, cwd=Path(__file__).resolve().parents[2])
+        except subprocess.TimeoutExpired:
+            results.append({"name": case.name, "hang": True, "killed": "no answer in time"})
+            continue
+        lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+        if lines:
+            results.append(json.loads(lines[-1][7:]))
+        else:
+            results.append({"name": case.name, "crash": True, "returncode": proc.returncode,
+                            "stderr": proc.stderr[-400:]})
+        if verbose:
+            print("  window", json.dumps(results[-1])[:240], flush=True)
     return results
 
 
