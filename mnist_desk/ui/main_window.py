@@ -46,7 +46,7 @@ class MainWindow(QMainWindow):
         if self.read_only:
             self.setWindowTitle(f"mnist_desk {__version__} (read-only)")
             self.notices.add(f"Read-only session: {self.read_only}. Models you train, digits you label and settings "
-                             "are not kept after you close (Export… and Save as… still write elsewhere).")
+                             "are not kept after you close (Export… and Save… still write elsewhere).")
         self.hub = ModelHub(self)
         self.tabs = QTabWidget()
         self.draw = DrawTab(self.hub)
