@@ -199,23 +199,9 @@ def _open_maybe_gzip(path: Path):
 
 
 def _read_exact(f, n: int, path: Path, what: str) -> bytes:
-    try:
-        # In chunks: read(n) would allocate n bytes up front, whatever a forged header says n is.
-        chunks, got = [], 0
-        while got < n:
-            chunk = f.read(min(n - got, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            got += len(chunk)
-        data = b"".join(chunks)
-    except (OSError, EOFError, gzip.BadGzipFile, ValueError) as exc:  # zlib.error is an OSError subclass? no: handled below
-        raise DataError(path, f"corrupt or truncated {what} ({exc})") from None
-    except Exception as exc:  # noqa: BLE001 - zlib.error
-        raise DataError(path, f"corrupt or truncated {what} ({type(exc).__name__}: {exc})") from None
-    if len(data) < n:
-        raise DataError(path, f"file is truncated: {what} needs {n:,} bytes, found {len(data):,}")
-    return data
+    buf = bytearray(n)
+    _read_into(f, memoryview(buf), path, what)
+    return bytes(buf)
 
 
 def _read_into(f, buf: memoryview, path: Path, what: str) -> None:
