@@ -155,23 +155,13 @@ def cmd_train(args, parser) -> int:
         _print_registry()
         return EXIT_OK
     config = _training_config(args, parser)
-    from .core import store
-    from .core.calibration import calibrate_run
-    from .core.training import evaluate, train
-    from .core.training_data import prepare_training_data
+    from .core.runs import TrainSpec, run_training
 
-    default_cnn = config.arch == "cnn" and args.data is None
-
-    def added(value, cnn_default):
-        return value if value is not None else (cnn_default if default_cnn else 0)
-
-    drawn, pen, non = added(args.drawn_style, 50_000), added(args.pen_digits, 20_000), added(args.not_digits, 16_000)
-    if drawn or pen or non:
-        print(f"adding {drawn} drawn-style digits, {pen} real pen digits, {non} non-digits (drawn on a canvas)...",
-              file=sys.stderr)
-    prepared = prepare_training_data(config.val_size, args.data, limit=args.limit, drawn_style=drawn, seed=config.seed,
-                                     pen_digits=pen, not_digits=non)
-    ds, split = prepared.dataset, prepared.split
+    spec = TrainSpec(config, data_path=args.data, limit=args.limit, drawn_style=args.drawn_style,
+                     pen_digits=args.pen_digits, not_digits=args.not_digits).resolved()
+    if spec.drawn_style or spec.pen_digits or spec.not_digits:
+        print(f"adding {spec.drawn_style} drawn-style digits, {spec.pen_digits} real pen digits, {spec.not_digits} "
+              "non-digits (drawn on a canvas)...", file=sys.stderr)
 
     stop = threading.Event()
     interrupts = [0]
@@ -205,53 +195,30 @@ def cmd_train(args, parser) -> int:
         bar.set_postfix(post, refresh=False)
         bar.refresh()
 
+    def on_stage(_stage):  # training is over: the bar's line is finished before the results are printed
+        if bar is not None:
+            bar.close()
+
     try:
-        result = train(config, split, on_progress=on_progress, should_stop=stop.is_set)
+        out = run_training(spec, on_progress, stop.is_set, save_name=args.name or config.arch, out_path=args.out,
+                           save_stopped=True, on_stage=on_stage)
     finally:
         signal.signal(signal.SIGINT, old)
         if bar is not None:
             bar.close()
-    if not result.ok:
-        print(f"error: {result.failure}", file=sys.stderr)
+    if not out.result.ok:
+        print(f"error: {out.result.failure}", file=sys.stderr)
         return EXIT_USER_ERROR
-    if result.stopped:
-        print(f"stopped by the user after {result.batches_done} batches; saving the model as it is", file=sys.stderr)
-    metrics = {"val_accuracy": result.history["val_accuracy"][-1] if result.history["val_accuracy"] else None}
-    calibration = calibrate_run(result.model, prepared)
-    if calibration:
-        print(f"calibrated on {calibration['fitted_on']}: temperature {calibration['temperature']:.3f}, "
-              f"unsure below {calibration['unsure_below']:.3f}, calibration error there {calibration['calibration_error_on_fit_set']:.4f}")
-    if ds.has_test:
-        ev = evaluate(result.model, ds.x_test, ds.y_test)
-        metrics.update(test_accuracy=ev["accuracy"], test_log_loss=ev["log_loss"])
-        print(f"test accuracy {ev['accuracy']:.4f}, log loss {ev['log_loss']:.4f}")
-    meta = metadata_for(result, ds.source, metrics, drawn_style=prepared.n_drawn_style, limit=args.limit,
-                        pen_digits=prepared.n_pen_digits, not_digits=prepared.n_not_digits)
-    if calibration:
-        meta["calibration"] = calibration
-    path = store.save_model(result.model, meta, name=args.name or config.arch, path=Path(args.out) if args.out else None)
-    print(f"saved {path}")
+    if out.result.stopped:
+        print(f"stopped by the user after {out.result.batches_done} batches; saved the model as it is", file=sys.stderr)
+    cal = out.metadata.calibration
+    if cal:
+        print(f"calibrated on {cal['fitted_on']}: temperature {cal['temperature']:.3f}, "
+              f"unsure below {cal['unsure_below']:.3f}, calibration error there {cal['calibration_error_on_fit_set']:.4f}")
+    if out.test_accuracy is not None:
+        print(f"test accuracy {out.test_accuracy:.4f}, log loss {out.test_log_loss:.4f}")
+    print(f"saved {out.stored.path}")
     return EXIT_OK
-
-
-def metadata_for(result, data_source: str, metrics: dict, **extra) -> dict:
-    """The JSON metadata stored beside a trained model."""
-    import datetime as dt
-
-    c = result.config
-    return {
-        "arch": c.arch,
-        "hparams": c.hparams,
-        "training": {k: v for k, v in c.to_dict().items() if k not in ("arch", "hparams", "report_every_s")} | extra,
-        "data_source": data_source,
-        "metrics": metrics,
-        "history": result.history,
-        "training_seconds": round(result.seconds, 2),
-        "epochs_done": result.epochs_done,
-        "stopped_early": result.stopped,
-        "date": dt.datetime.now().isoformat(timespec="seconds"),
-        "app_version": __version__,
-    }
 
 
 # ------------------------------------------------------------------------------ evaluate / predict

@@ -215,7 +215,9 @@ def _check_metadata(meta) -> None:
     if "stopped_early" in meta and not isinstance(meta["stopped_early"], bool):
         raise ValueError("'stopped_early' is not true or false")
     for name, v in (meta.get("metrics") or {}).items():
-        if not _is_number(v):
+        table = name == "confusion_matrix" and isinstance(v, list) and len(v) <= 10 and all(
+            isinstance(row, list) and len(row) <= 10 and all(map(_is_number, row)) for row in v)
+        if not (_is_number(v) or table):
             raise ValueError(f"metrics.{name} is not a number")
     for name, v in (meta.get("calibration") or {}).items():
         if not (_is_number(v) or isinstance(v, str)):

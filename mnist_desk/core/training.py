@@ -392,7 +392,7 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
 
     tf.random.set_seed(config.seed)
     batches = image_batches(split.x_train, y, config.batch_size, seed=config.seed, augment=config.augment)
-    fitted.fit(batches, epochs=epochs, verbose=0, callbacks=callbacks)
+    fitted.fit(batches, epochs=epochs, verbose=0, callbacks=callbacks, shuffle=False)  # the pipeline shuffles
     seconds = time.perf_counter() - t0
     if state["failure"] is None and not _weights_finite(model):
         state["failure"] = "training stopped: the weights became NaN or infinite; try a smaller learning rate."

@@ -15,6 +15,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from ..core.runs import RunMetadata
+
 REDRAW_INTERVAL_MS = 33  # ~30 Hz whatever the batch rate
 SMOOTHING = 0.6  # EMA factor over the throttled batch reports (each already a mean over ~0.1 s of batches)
 TRAIN_COLOR = (40, 110, 200)
@@ -43,16 +45,14 @@ class RunRecord:
     batch_seconds: list = field(default_factory=list)  # elapsed time of each batch report (live runs only)
 
     @classmethod
-    def from_metadata(cls, name: str, meta: dict, path: str | None = None) -> "RunRecord":
-        h = meta.get("history") or {}
-        metrics = meta.get("metrics") or {}
-        training = meta.get("training") or {}
+    def from_metadata(cls, name: str, meta: RunMetadata, path: str | None = None) -> "RunRecord":
+        """The one way a run's row and curves are made: from its record, live or saved."""
+        val = next((v for v in reversed(meta.history.get("val_accuracy", [])) if v is not None), None)
         return cls(
-            label=name, arch=str(meta.get("arch", "?")), hparams=meta.get("hparams") or {}, training=training,
-            history=h, seconds=float(meta.get("training_seconds") or 0.0), epochs_done=int(meta.get("epochs_done") or len(h.get("loss", []))),
-            steps_per_epoch=training.get("steps_per_epoch") or meta.get("steps_per_epoch"),
-            val_accuracy=metrics.get("val_accuracy"), test_accuracy=metrics.get("test_accuracy"),
-            status="stopped" if meta.get("stopped_early") else "saved", path=path,
+            label=name, arch=meta.arch, hparams=meta.hparams, training=meta.training, history=meta.history,
+            seconds=meta.training_seconds, epochs_done=meta.epochs_done, steps_per_epoch=meta.steps_per_epoch,
+            val_accuracy=meta.metrics.get("val_accuracy", val), test_accuracy=meta.metrics.get("test_accuracy"),
+            status="stopped" if meta.stopped_early else "saved", path=path,
         )
 
     def steps(self) -> float | None:

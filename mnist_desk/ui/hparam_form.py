@@ -189,6 +189,9 @@ class TrainForm(QWidget):
             "Add drawings that are not digits (letters of other alphabets, scribbles, shapes), trained toward no "
             "digit at all: the model learns to answer \"not a digit\" instead of guessing.")
         f.addRow("Non-digit drawings", self.non_digit_spin)
+        # The added drawings follow the same rule as the CLI (runs.TrainSpec): the architecture's defaults on
+        # the shipped MNIST, none on the user's own files.
+        self.data_edit.textChanged.connect(lambda _t: self._set_data_defaults())
         self.limit_spin = QSpinBox()
         self.limit_spin.setRange(0, 2_000_000)
         self.limit_spin.setSingleStep(1000)
@@ -278,7 +281,20 @@ class TrainForm(QWidget):
         self.hparam_form.set_arch(arch, hparams)
         base = {"lr_schedule": "constant", "augment": False, "momentum": 0.0}
         self._set_training_fields({**base, **(a.training_defaults if training is None else training)})
+        self._set_data_defaults()
         self._set_default_name(arch)
+
+    def _set_data_defaults(self) -> None:
+        arch = self.arch_combo.currentData()
+        if arch is None:
+            return
+        from ..core.runs import TrainSpec
+        from ..core.training import TrainConfig
+
+        spec = TrainSpec(TrainConfig(arch=arch), data_path=self.data_path()).resolved()
+        for spin, value in ((self.drawn_spin, spec.drawn_style), (self.pen_spin, spec.pen_digits),
+                            (self.non_digit_spin, spec.not_digits)):
+            spin.setValue(value if spin.isEnabled() else 0)
 
     def apply_preset(self, name: str) -> None:
         """Fill the form with one of the seeds' models and settings (one click in the preset list)."""

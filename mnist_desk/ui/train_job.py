@@ -1,18 +1,12 @@
-"""The Train view's job: a plain function run in a worker thread (data, training, test, snapshot, save).
+"""How the Train view words a run: hyperparameters, confusion, durations, the training settings.
 
-``run_training`` builds, compiles and fits in the calling thread through ``core.training.train``; the view
-runs it in a :class:`~mnist_desk.ui.tasks.Task`. No Qt here: it is as usable from a script as from the window.
-"""
+(The run itself is ``core.runs.run_training``, the same function the CLI calls.)"""
 
 from __future__ import annotations
 
 import math
-import threading
-from dataclasses import dataclass
 
 import numpy as np
-
-from ..core import store
 
 
 def format_value(value) -> str:
@@ -22,88 +16,6 @@ def format_value(value) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
-
-
-@dataclass
-class RunOutcome:
-    """What one run hands back to the window."""
-
-    result: object  # core.training.TrainResult (its Keras model stays usable for a later save)
-    data_source: str
-    n_train: int
-    n_val: int
-    n_my_digits: int = 0
-    n_drawn_style: int = 0
-    n_pen_digits: int = 0
-    n_not_digits: int = 0
-    test_accuracy: float | None = None
-    test_log_loss: float | None = None
-    confusion: np.ndarray | None = None  # 10x10, rows: true digit, columns: predicted
-    net: object | None = None  # NumpyNet snapshot for the canvas
-    metadata: dict | None = None
-    stored: store.StoredModel | None = None  # set once saved
-    aborted: bool = False  # the window was closing: nothing evaluated or saved
-
-    @property
-    def failure(self) -> str | None:
-        return self.result.failure
-
-    @property
-    def steps_per_epoch(self) -> int:
-        return math.ceil(self.n_train / max(self.result.config.batch_size, 1))
-
-
-def run_training(config, data_path=None, use_my_digits=False, limit=None, on_progress=None, should_stop=None, *,
-                 save=True, save_name=None, my_digits_path=None, drawn_style: int = 0, pen_digits: int = 0,
-                 not_digits: int = 0, abort: threading.Event | None = None) -> RunOutcome:
-    """Load data, train, evaluate on the test set, snapshot and (unless stopped or failed) save. Worker thread.
-
-    A diverged run (``result.failure``) is returned as is: never evaluated, never saved. A run stopped by
-    the user is evaluated but not saved (the window offers Save). ``abort`` set (the window is closing)
-    skips everything after training.
-    """
-    from ..cli import metadata_for
-    from ..core import training
-    from ..core.calibration import calibrate_run
-    from ..core.numpy_net import NumpyNet
-
-    from ..core.training_data import prepare_training_data
-
-    prepared = prepare_training_data(config.val_size, data_path, limit=limit, use_my_digits=use_my_digits,
-                                     my_digits_path=my_digits_path, drawn_style=drawn_style, seed=config.seed,
-                                     pen_digits=pen_digits, not_digits=not_digits, should_stop=should_stop)
-    ds, split, n_mine = prepared.dataset, prepared.split, prepared.n_my_digits
-    result = training.train(config, split, on_progress=on_progress, should_stop=should_stop)
-    out = RunOutcome(result, ds.source, len(split.x_train), len(split.x_val), n_mine, n_drawn_style=prepared.n_drawn_style,
-                     n_pen_digits=prepared.n_pen_digits, n_not_digits=prepared.n_not_digits)
-    if abort is not None and abort.is_set():
-        out.aborted = True
-        return out
-    if not result.ok:
-        return out
-    metrics = {"val_accuracy": result.history["val_accuracy"][-1] if result.history["val_accuracy"] else None}
-    calibration = calibrate_run(result.model, prepared)
-    if ds.has_test:
-        ev = training.evaluate(result.model, ds.x_test, ds.y_test)
-        out.test_accuracy, out.test_log_loss = ev["accuracy"], ev["log_loss"]
-        out.confusion = confusion_matrix(ds.y_test, ev["predictions"])
-        metrics.update(test_accuracy=out.test_accuracy, test_log_loss=out.test_log_loss, confusion_matrix=out.confusion.tolist())
-    out.net = NumpyNet.from_model(result.model)
-    out.metadata = metadata_for(result, ds.source, metrics, limit=limit, my_digits=n_mine, drawn_style=out.n_drawn_style,
-                                pen_digits=out.n_pen_digits, not_digits=out.n_not_digits,
-                                steps_per_epoch=out.steps_per_epoch, train_images=out.n_train)
-    if calibration:
-        out.metadata["calibration"] = calibration
-    if save and not result.stopped and not (abort is not None and abort.is_set()):
-        out.stored = save_outcome(out, save_name)
-    return out
-
-
-def save_outcome(out: RunOutcome, name: str | None = None) -> store.StoredModel:
-    """Save the run's model and metadata atomically to the user's store (worker thread)."""
-    path = store.save_model(out.result.model, out.metadata, name=name or out.result.config.arch)
-    out.stored = store.StoredModel(path.stem, path, store.read_metadata(path) or out.metadata, shipped=False)
-    return out.stored
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int = 10) -> np.ndarray:

@@ -40,16 +40,8 @@ from ..core.memory import collect_garbage
 from .curves import LiveCurves, RunRecord, export_figure
 from .hparam_form import TrainForm, format_value
 from .tasks import Task
-from .train_job import (  # noqa: F401 - run_training and RunOutcome are this view's public job API
-    RunOutcome,
-    confusion_summary,
-    confusion_text,
-    describe_training,
-    fmt_seconds,
-    pct,
-    run_training,
-    save_outcome,
-)
+from ..core.runs import RunMetadata, RunOutcome, TrainSpec, run_training, save_outcome
+from .train_job import confusion_summary, confusion_text, describe_training, fmt_seconds, pct
 
 log = logging.getLogger(__name__)
 HISTORY_COLUMNS = ("run", "architecture", "epochs", "time", "val acc", "test acc", "status", "hyperparameters", "training")
@@ -217,11 +209,12 @@ class TrainTab(QWidget):
             return False
         name = self.name_edit.text().strip() or self.form.default_name
         my_path = getattr(getattr(self.draw_tab, "digits", None), "path", None)
-        use_mine = self.my_digits_box.isChecked()
+        spec = TrainSpec(config, data_path=self.form.data_path(), limit=self.form.limit(),
+                         use_my_digits=self.my_digits_box.isChecked(), my_digits_path=str(my_path) if my_path else None,
+                         drawn_style=self.form.drawn_style(), pen_digits=self.form.pen_digits(),
+                         not_digits=self.form.not_digits())
         self._abort = threading.Event()
-        task = Task(run_training, config, self.form.data_path(), use_mine, self.form.limit(),
-                    name="train", save_name=name, my_digits_path=my_path, drawn_style=self.form.drawn_style(),
-                    pen_digits=self.form.pen_digits(), not_digits=self.form.not_digits(), abort=self._abort)
+        task = Task(run_training, spec, name="train", save_name=name, abort=self._abort)
         task.progress.connect(self._on_progress)
         task.finished.connect(self._on_finished)
         task.failed.connect(self._on_failed)
@@ -378,19 +371,10 @@ class TrainTab(QWidget):
 
     # ------------------------------------------------------------------ history
     def _record_from(self, out: RunOutcome, status: str) -> RunRecord:
-        r = out.result
-        training = {k: v for k, v in r.config.to_dict().items() if k not in ("arch", "hparams")}
-        training.update(limit=self._run_limit, my_digits=out.n_my_digits, drawn_style=out.n_drawn_style,
-                        pen_digits=out.n_pen_digits, not_digits=out.n_not_digits)
-        hist = r.history
-        return RunRecord(
-            label=out.stored.name if out.stored else self._run_name, arch=r.config.arch,
-            hparams=registry.get_architecture(r.config.arch).resolve(r.config.hparams), training=training,
-            history=hist, seconds=r.seconds, epochs_done=r.epochs_done, steps_per_epoch=out.steps_per_epoch,
-            val_accuracy=next((v for v in reversed(hist.get("val_accuracy", [])) if v is not None), None),
-            test_accuracy=out.test_accuracy, status=status, path=str(out.stored.path) if out.stored else None,
-            batch_seconds=list(self._batch_seconds),
-        )
+        label = out.stored.name if out.stored else self._run_name
+        rec = RunRecord.from_metadata(label, out.metadata, str(out.stored.path) if out.stored else None)
+        rec.status, rec.batch_seconds = status, list(self._batch_seconds)
+        return rec
 
     def _load_saved_runs(self) -> None:
         try:
@@ -399,7 +383,7 @@ class TrainTab(QWidget):
             return
         for m in models:
             if m.metadata.get("history"):
-                rec = RunRecord.from_metadata(m.name, m.metadata, str(m.path))
+                rec = RunRecord.from_metadata(m.name, RunMetadata.from_dict(m.metadata), str(m.path))
                 if m.shipped:
                     rec.status = "shipped"
                 self.runs.append(rec)

@@ -39,6 +39,8 @@ def tab(window):
     window.tabs.setCurrentWidget(t)
     t.limit_spin.setValue(LIMIT)
     t.val_spin.setValue(VAL)
+    for spin in (t.form.drawn_spin, t.form.pen_spin, t.form.non_digit_spin):  # the cnn's default drawings: none here
+        spin.setValue(0)
     return t
 
 
@@ -307,7 +309,9 @@ def test_run_records_from_saved_metadata_give_curves_on_both_axes():
                         "seconds": [2.0, 4.0], "batch_step": [5, 10, 15, 20], "batch_loss": [2.0, 1.0, 0.8, 0.5],
                         "batch_accuracy": [0.3, 0.6, 0.7, 0.8]},
             "metrics": {"val_accuracy": 0.81, "test_accuracy": 0.8}, "training_seconds": 4.2, "epochs_done": 2}
-    rec = RunRecord.from_metadata("m", meta)
+    from mnist_desk.core.runs import RunMetadata
+
+    rec = RunRecord.from_metadata("m", RunMetadata.from_dict(meta))
     assert (rec.test_accuracy, rec.steps(), rec.status) == (0.8, 10.0, "saved")
     x, y = rec.batch_series("loss", "epochs")
     np.testing.assert_allclose(x, [0.5, 1.0, 1.5, 2.0])
@@ -329,3 +333,33 @@ def test_a_replaced_runs_model_is_freed_after_the_next_run(qtbot, window, tab):
     second = run(qtbot, tab, small(epochs=1))
     assert tab.last_outcome is second
     qtbot.waitUntil(lambda: first_model() is None, timeout=5_000)  # freed by the view's collection, no test gc
+
+
+def test_the_window_and_the_cli_write_the_same_record_for_the_same_run(qtbot, window, tab, tmp_path):
+    """One TrainSpec and one run_training: a run started with the Start button and `mnist-desk train` with the
+    same settings leave metadata with the same fields and the same settings."""
+    from PySide6.QtCore import Qt
+
+    from mnist_desk import cli
+    from mnist_desk.core import store
+
+    tab.form.apply_arch("linear")
+    tab.form.epochs_spin.setValue(1)
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_TIMEOUT_MS) as blocker:
+        qtbot.mouseClick(tab.start_button, Qt.MouseButton.LeftButton)
+    window_meta = store.read_metadata(blocker.args[0].stored.path)
+    out = tmp_path / "cli.keras"
+    assert cli.main(["train", "--arch", "linear", "--epochs", "1", "--limit", str(LIMIT), "--val-size", str(VAL),
+                     "--out", str(out), "--quiet"]) == 0
+    cli_meta = store.read_metadata(out)
+
+    def fields(d, prefix=""):
+        return {prefix + k for k in d} | {f for k, v in d.items() if isinstance(v, dict) and k != "calibration"
+                                          for f in fields(v, f"{prefix}{k}.")}
+
+    assert fields(window_meta) == fields(cli_meta)
+    timing = ("seconds", "batch_step")  # how long batches took differs between two runs
+    assert window_meta["training"] == cli_meta["training"] and window_meta["hparams"] == cli_meta["hparams"]
+    assert window_meta["data_source"] == cli_meta["data_source"]
+    assert {k: v for k, v in window_meta["history"].items() if k not in timing}.keys() == \
+        {k: v for k, v in cli_meta["history"].items() if k not in timing}.keys()
