@@ -43,7 +43,7 @@ def main() -> None:
         random_canvas_params,
     )
     from mnist_desk.ui.main_window import MainWindow
-    from mnist_desk.ui.testing import drag
+    from tests.ui.support import drag
 
     w = MainWindow(initial_model=args.model, preload_tensorflow=False)
     w.show()

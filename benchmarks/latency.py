@@ -28,7 +28,7 @@ def main(n_strokes: int = 40) -> None:
 
     app = QApplication(sys.argv[:1])
     from mnist_desk.ui.main_window import MainWindow
-    from mnist_desk.ui.testing import drag
+    from tests.ui.support import drag
 
     w = MainWindow(preload_tensorflow=False)
     w.show()

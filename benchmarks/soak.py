@@ -41,7 +41,7 @@ def main(cycles: int = 20) -> None:
     from mnist_desk.core.training import TrainConfig
     from mnist_desk.ui import tasks
     from mnist_desk.ui.main_window import MainWindow
-    from mnist_desk.ui.testing import drag
+    from tests.ui.support import drag
 
     threads_before = threading.active_count()
     w = MainWindow()  # as a user starts it: TensorFlow loads in the background

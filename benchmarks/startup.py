@@ -24,7 +24,7 @@ w = MainWindow()
 w.show()
 app.processEvents()
 t_shown = time.time()
-from mnist_desk.ui.testing import drag
+from tests.ui.support import drag
 while w.hub.current is None or w.hub.net(w.hub.current) is None:
     app.processEvents()
     time.sleep(0.002)

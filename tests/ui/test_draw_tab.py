@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mnist_desk.ui.testing import drag, drop_file
+from tests.ui.support import drag, drop_file
 
 
 @pytest.fixture

@@ -127,7 +127,7 @@ def test_pen_digits_and_non_digits_train_a_calibrated_model(qtbot, window, tab):
 
 def test_saved_model_appears_in_the_picker_and_predicts(qtbot, window, tab, mnist):
     from mnist_desk.core.training import predict_probabilities
-    from mnist_desk.ui.testing import drag
+    from tests.ui.support import drag
 
     qtbot.waitUntil(lambda: window.hub.current is not None, timeout=20_000)  # the window's first model
     tab.name_edit.setText("my first mlp")
@@ -148,7 +148,7 @@ def test_saved_model_appears_in_the_picker_and_predicts(qtbot, window, tab, mnis
 # ------------------------------------------------------------------------------ stop, second start, canvas meanwhile
 def test_stop_ends_the_run_within_one_batch_and_keeps_the_model(qtbot, window, tab, monkeypatch):
     from mnist_desk.core import training
-    from mnist_desk.ui.testing import drag
+    from tests.ui.support import drag
 
     real_train = training.train
     calls: list[tuple[float, bool]] = []  # should_stop is polled once after every batch

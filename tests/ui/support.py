@@ -1,4 +1,8 @@
-"""Real input for tests and benchmarks: mouse drags as QMouseEvents sent to a widget (button held throughout)."""
+"""Real input for tests and benchmarks: mouse drags as QMouseEvents sent to a widget (button held throughout).
+
+Kept beside the tests, not in the package: the app itself never needs it. Benchmarks import it as
+``tests.ui.support`` with the repository root on ``sys.path``.
+"""
 
 from __future__ import annotations
 
