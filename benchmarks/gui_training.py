@@ -27,17 +27,12 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ["MNIST_DESK_HOME"] = tempfile.mkdtemp(prefix="mnist_desk_bench_gui_")
+import _setup  # benchmarks/_setup.py: sys.path and environment, before the app is imported
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+_setup.setup(qt=True, home="fresh")
 
 import numpy as np  # noqa: E402
 
