@@ -91,8 +91,8 @@ class GuiRunner:
         from PySide6.QtCore import QEventLoop
 
         tab = self.tab
-        tab.limit_spin.setValue(0)
-        tab.val_spin.setValue(config.val_size)
+        tab.form.limit_spin.setValue(0)
+        tab.form.val_spin.setValue(config.val_size)
         outcome = []
         reports: list[float] = []  # arrival of each batch report in the GUI thread
         loop = QEventLoop()

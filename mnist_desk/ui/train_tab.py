@@ -87,9 +87,6 @@ class TrainTab(QWidget):
     def _build(self) -> None:
         self.form = TrainForm()
         self.form.message.connect(self.message)
-        # the fields tests and benchmarks set directly
-        self.limit_spin, self.val_spin, self.data_edit = self.form.limit_spin, self.form.val_spin, self.form.data_edit
-        self.my_digits_box, self.drawn_spin = self.form.my_digits_box, self.form.drawn_spin
         scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
@@ -217,7 +214,7 @@ class TrainTab(QWidget):
             return False
         name = self.name_edit.text().strip() or self.form.default_name
         my_path = getattr(getattr(self.draw_tab, "digits", None), "path", None)
-        use_mine = self.my_digits_box.isChecked()
+        use_mine = self.form.my_digits_box.isChecked()
         self._abort = threading.Event()
         task = Task(run_training, config, self.form.data_path(), use_mine, self.form.limit(),
                     name="train", save_name=name, my_digits_path=my_path, drawn_style=self.form.drawn_style(),
