@@ -11,18 +11,14 @@ Run: python benchmarks/canvas_digits.py [--limit N] [--model NAME]
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 import time
 
 import numpy as np
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, REPO)
-os.environ.setdefault("MNIST_DESK_HOME", tempfile.mkdtemp(prefix="mnist_desk_bench_"))
+import _setup  # benchmarks/_setup.py: sys.path and environment, before the app is imported
+
+_setup.setup(qt=True, home="temp")
 
 
 def main() -> None:
@@ -43,7 +39,7 @@ def main() -> None:
         random_canvas_params,
     )
     from mnist_desk.ui.main_window import MainWindow
-    from mnist_desk.ui.testing import drag
+    from tests.ui.support import drag
 
     w = MainWindow(initial_model=args.model, preload_tensorflow=False)
     w.show()

@@ -19,19 +19,15 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+import _setup  # benchmarks/_setup.py: sys.path and environment, before the app is imported
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+_setup.setup()
 
 from mnist_desk.core import store  # noqa: E402
 from mnist_desk.core.drawn_sets import SEED, prepared_drawings  # noqa: E402

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import os
 import random
 import sys
 import tempfile
@@ -39,12 +38,9 @@ import time
 import warnings
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("MNIST_DESK_HOME", tempfile.mkdtemp(prefix="mnist_desk_fuzz_home_"))
+import _setup  # benchmarks/_setup.py: sys.path and environment, before the app is imported
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+_setup.setup(home="temp", tf_log="3")
 
 from tests.fuzz import harness  # noqa: E402
 

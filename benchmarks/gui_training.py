@@ -27,17 +27,12 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ["MNIST_DESK_HOME"] = tempfile.mkdtemp(prefix="mnist_desk_bench_gui_")
+import _setup  # benchmarks/_setup.py: sys.path and environment, before the app is imported
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+_setup.setup(qt=True, home="fresh")
 
 import numpy as np  # noqa: E402
 
@@ -96,8 +91,8 @@ class GuiRunner:
         from PySide6.QtCore import QEventLoop
 
         tab = self.tab
-        tab.limit_spin.setValue(0)
-        tab.val_spin.setValue(config.val_size)
+        tab.form.limit_spin.setValue(0)
+        tab.form.val_spin.setValue(config.val_size)
         outcome = []
         reports: list[float] = []  # arrival of each batch report in the GUI thread
         loop = QEventLoop()

@@ -40,11 +40,9 @@ import threading
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import _setup  # benchmarks/_setup.py: sys.path and environment, before the app is imported
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+REPO = _setup.setup(tf_log="3")
 
 MODEL_NAME = "my-model.keras"
 DIGITS_NAME = "my-digits.npz"

@@ -22,19 +22,14 @@ import argparse
 import contextlib
 import io
 import json
-import os
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+import _setup  # benchmarks/_setup.py: sys.path and environment, before the app is imported
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+_setup.setup()
 
 from PIL import Image, ImageFilter  # noqa: E402
 from scipy import ndimage  # noqa: E402

@@ -10,19 +10,15 @@ Run: python benchmarks/soak.py [cycles]
 from __future__ import annotations
 
 import math
-import os
 import sys
-import tempfile
 import threading
 import time
 
 import numpy as np
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO not in sys.path:  # run from a checkout without installing
-    sys.path.insert(0, REPO)
-os.environ.setdefault("MNIST_DESK_HOME", tempfile.mkdtemp(prefix="mnist_desk_soak_"))
+import _setup  # benchmarks/_setup.py: sys.path and environment, before the app is imported
+
+_setup.setup(qt=True, home="temp")
 
 
 def rss_mb() -> float:
@@ -41,7 +37,7 @@ def main(cycles: int = 20) -> None:
     from mnist_desk.core.training import TrainConfig
     from mnist_desk.ui import tasks
     from mnist_desk.ui.main_window import MainWindow
-    from mnist_desk.ui.testing import drag
+    from tests.ui.support import drag
 
     threads_before = threading.active_count()
     w = MainWindow()  # as a user starts it: TensorFlow loads in the background

@@ -11,8 +11,11 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
+
+import _setup  # benchmarks/_setup.py: sys.path and environment, before the app is imported
+
+REPO = _setup.setup(qt=True, home="fresh")  # the children inherit the environment
 
 CHILD = r"""
 import sys, time
@@ -24,7 +27,7 @@ w = MainWindow()
 w.show()
 app.processEvents()
 t_shown = time.time()
-from mnist_desk.ui.testing import drag
+from tests.ui.support import drag
 while w.hub.current is None or w.hub.net(w.hub.current) is None:
     app.processEvents()
     time.sleep(0.002)
@@ -37,11 +40,8 @@ w.close()
 
 
 def main(runs: int = 3) -> None:
-    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
-               MNIST_DESK_HOME=tempfile.mkdtemp(prefix="mnist_desk_bench_"),
-               # the child imports mnist_desk from this checkout even when it is not installed
-               PYTHONPATH=os.pathsep.join(filter(None, [os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                                        os.environ.get("PYTHONPATH")])))
+    # the child imports mnist_desk and tests from this checkout even when it is not installed
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     shown, pred = [], []
     for _ in range(runs):
         t0 = time.time()

@@ -46,13 +46,10 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import _setup  # benchmarks/_setup.py: sys.path and environment, before the app is imported
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+_setup.setup()
 
 import numpy as np  # noqa: E402
 

@@ -18,6 +18,9 @@ import time
 
 import numpy as np
 
+# the checkout's package and its tests (tests.ui.support drags the mouse), whatever is installed
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -33,7 +36,7 @@ def main() -> None:
 
     app = QApplication(sys.argv[:1])
     from mnist_desk.ui.main_window import MainWindow
-    from mnist_desk.ui.testing import drag
+    from tests.ui.support import drag
 
     w = MainWindow()
     width, height = (int(v) for v in args.size.split("x"))

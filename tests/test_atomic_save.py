@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def _kill_benchmark():
+    if str(REPO / "benchmarks") not in sys.path:  # as when it runs as a script: it imports benchmarks/_setup.py
+        sys.path.insert(0, str(REPO / "benchmarks"))
     spec = importlib.util.spec_from_file_location("kill_during_save", REPO / "benchmarks" / "kill_during_save.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

@@ -172,7 +172,6 @@ class LiveCurves(QWidget):
         self._overlay_items: list[tuple[str, pg.PlotDataItem]] = []
         self.overlays: list[RunRecord] = []
         self.dirty = False
-        self.redraws = 0  # setData passes done (tests check the rate stays ~30 Hz)
         self._ema: dict[str, tuple[float, float]] = {}
         self._live = False  # a run is going: ranges are set here (cheaper than autorange, see _fit_ranges)
         self._x_end = {"epochs": 1.0, "seconds": 1.0}
@@ -235,7 +234,6 @@ class LiveCurves(QWidget):
         if not self.dirty:
             return
         self.dirty = False
-        self.redraws += 1
         for key, item in self.curves.items():
             n = self.series[key].n
             if self._drawn.get(key) != (n, self.x_axis):  # epoch curves change once an epoch

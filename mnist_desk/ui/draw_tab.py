@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
@@ -91,8 +90,6 @@ class DrawTab(QWidget):
         self._saliency_task: Task | None = None
         self._saliency_again = False
         self._digits_task: Task | None = None
-        self.latencies_ms: list[float] = []
-        self._event_t: float | None = None
         self.digits, problem = md.MyDigits.load_or_set_aside()
         self.startup_problems = [problem] if problem else []  # the window shows them in its notice bar
         self._build()
@@ -280,10 +277,6 @@ class DrawTab(QWidget):
         self._on_compare_changed()
 
     # ------------------------------------------------------------------ predicting
-    def mark_input_event(self) -> None:
-        """Benchmarks: remember when the input event that triggers the next prediction arrived."""
-        self._event_t = time.perf_counter()
-
     def _schedule_predict(self) -> None:
         # Coalesce: all mouse moves already queued are drawn first, then one prediction runs.
         if not self._predict_pending:
@@ -326,9 +319,6 @@ class DrawTab(QWidget):
         verdicts += [decide(p, Thresholds.from_metadata(m.metadata)) for m, (_, p) in zip(models[1:], results[1:])]
         self.answers.set_answers([(name, v) for (name, _), v in zip(results, verdicts)])
         self.bars.plot.repaint()
-        if self._event_t is not None:
-            self.latencies_ms.append((time.perf_counter() - self._event_t) * 1000)
-            self._event_t = None
         self.predicted.emit(results[0])
 
     def _probabilities(self, m, net, x: np.ndarray) -> np.ndarray | None:

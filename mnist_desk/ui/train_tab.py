@@ -79,9 +79,6 @@ class TrainTab(QWidget):
     def _build(self) -> None:
         self.form = TrainForm()
         self.form.message.connect(self.message)
-        # the fields tests and benchmarks set directly
-        self.limit_spin, self.val_spin, self.data_edit = self.form.limit_spin, self.form.val_spin, self.form.data_edit
-        self.my_digits_box, self.drawn_spin = self.form.my_digits_box, self.form.drawn_spin
         scroll = QScrollArea()
         scroll.setWidget(self.form)
         scroll.setWidgetResizable(True)
@@ -210,7 +207,7 @@ class TrainTab(QWidget):
         name = self.name_edit.text().strip() or self.form.default_name
         my_path = getattr(getattr(self.draw_tab, "digits", None), "path", None)
         spec = TrainSpec(config, data_path=self.form.data_path(), limit=self.form.limit(),
-                         use_my_digits=self.my_digits_box.isChecked(), my_digits_path=str(my_path) if my_path else None,
+                         use_my_digits=self.form.my_digits_box.isChecked(), my_digits_path=str(my_path) if my_path else None,
                          drawn_style=self.form.drawn_style(), pen_digits=self.form.pen_digits(),
                          not_digits=self.form.not_digits())
         self._abort = threading.Event()

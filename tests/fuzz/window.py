@@ -392,7 +392,7 @@ def _wait(app, done, seconds: float) -> bool:
 
 
 def _draw(canvas, n: int = 3) -> None:
-    from mnist_desk.ui.testing import drag
+    from tests.ui.support import drag
 
     for k in range(n):
         drag(canvas, [(90 + 40 * k, 40 + 8 * i) for i in range(26)])
@@ -469,7 +469,7 @@ def run_case(app, handler, stalls, memory, case: WindowCase, clean_home: Path) -
             _draw(w.draw.canvas, 3)
             _wait(app, lambda: False, 0.3)
         elif case.action == "drop-image":
-            from mnist_desk.ui.testing import drop_file
+            from tests.ui.support import drop_file
 
             drop_file(w.draw.canvas, case.path)
             _wait(app, lambda: False, 0.2)

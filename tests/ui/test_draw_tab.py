@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
+from PySide6.QtCore import Qt
 
-from mnist_desk.ui.testing import drag, drop_file
+from tests.ui.support import choose, click, drag, drop_file
 
 
 @pytest.fixture
@@ -77,6 +78,46 @@ def test_undo_and_clear_change_what_the_bars_show(main_window):
     np.testing.assert_allclose(tab.bars.heights[0], both, atol=1e-6)
     tab.canvas.clear()
     assert tab.bars.heights == [] and tab.top.digit.text() == "–"
+
+
+def test_keys_and_the_right_button_undo_redo_and_clear(main_window, qtbot):
+    tab = main_window.draw
+    ctrl, shift = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
+    draw_one(tab.canvas)
+    one, one_ink = tab.bars.heights[0].copy(), tab.canvas.to_array()
+    draw_zero(tab.canvas)  # a 0 over the 1
+    both, both_ink = tab.bars.heights[0].copy(), tab.canvas.to_array()
+    tab.canvas.setFocus()
+    qtbot.keyClick(tab.canvas, Qt.Key.Key_Z, ctrl)
+    np.testing.assert_array_equal(tab.canvas.to_array(), one_ink)
+    np.testing.assert_allclose(tab.bars.heights[0], one, atol=1e-6)
+    qtbot.keyClick(tab.canvas, Qt.Key.Key_Z, ctrl | shift)
+    np.testing.assert_array_equal(tab.canvas.to_array(), both_ink)
+    np.testing.assert_allclose(tab.bars.heights[0], both, atol=1e-6)
+    qtbot.keyClick(tab.canvas, Qt.Key.Key_Escape)
+    assert tab.canvas.is_empty() and tab.bars.heights == [] and tab.top.digit.text() == "–"
+    qtbot.keyClick(tab.canvas, Qt.Key.Key_Z, ctrl)  # a clear is undone like a stroke
+    np.testing.assert_array_equal(tab.canvas.to_array(), both_ink)
+    click(qtbot, tab.canvas, Qt.MouseButton.RightButton)
+    assert tab.canvas.is_empty() and tab.bars.heights == [] and tab.top.digit.text() == "–"
+
+
+def test_the_eraser_checkbox_makes_strokes_rub_ink_out(main_window, qtbot):
+    tab = main_window.draw
+    draw_zero(tab.canvas)
+    ink = (255 - tab.canvas.to_array().astype(int)).sum()
+    assert ink > 0 and shown_digit(tab) == 0
+    click(qtbot, tab.eraser_box)
+    assert tab.eraser_box.isChecked()
+    draw_one(tab.canvas)  # across the 0: rubs out where it passes, adds no ink
+    left = (255 - tab.canvas.to_array().astype(int)).sum()
+    assert 0 < left < ink
+    erased_column = 255 - tab.canvas.to_array()[60:220, 146:155]
+    assert erased_column.max() == 0  # the 1's path is blank now
+    click(qtbot, tab.eraser_box)
+    assert not tab.eraser_box.isChecked()
+    draw_one(tab.canvas)  # draws again
+    assert (255 - tab.canvas.to_array().astype(int)).sum() > left
 
 
 def test_empty_canvas_and_a_dot_show_no_prediction(main_window):
@@ -148,10 +189,15 @@ def test_labelling_stores_the_digit_and_scores_models(main_window, qtbot, tmp_pa
 
 def test_digit_key_labels_the_drawing(main_window, qtbot):
     tab = main_window.draw
+    assert tab.digits_summary.text().startswith("No digits yet")
     draw_one(tab.canvas)
     tab.canvas.setFocus()
     qtbot.keyClick(tab.canvas, "1")
     assert len(tab.digits) == 1 and tab.digits.y[-1] == 1
+    assert tab.canvas.is_empty() and tab.bars.heights == []  # ready for the next digit
+    assert tab.digits_summary.text().startswith("1 digits") and "1:1" in tab.digits_summary.text()
+    qtbot.keyClick(tab.canvas, "7")  # nothing drawn: nothing is added
+    assert len(tab.digits) == 1
 
 
 def test_model_picker_switches_models_and_compare_shows_more_bars(main_window, qtbot):
@@ -159,16 +205,16 @@ def test_model_picker_switches_models_and_compare_shows_more_bars(main_window, q
     if len(tab.hub.models) < 2:
         pytest.skip("needs two models")
     draw_zero(tab.canvas)
-    first = tab.hub.current.name
-    other = next(m for m in tab.hub.models if m.name != first)
-    i = tab.model_combo.findData(str(other.path))
-    tab.model_combo.setCurrentIndex(i)
-    tab.model_combo.activated.emit(i)
+    first = tab.hub.current
+    other = next(m for m in tab.hub.models if m.name != first.name)
+    choose(qtbot, tab.model_combo, str(other.path))  # keys on the picker, as a user switches models
     qtbot.waitUntil(lambda: tab.hub.current.name == other.name, timeout=10_000)
-    qtbot.waitUntil(lambda: bool(tab.last_probs) and tab.last_probs[0][0] == other.name, timeout=5000)
-    tab.set_compare([first])
+    qtbot.waitUntil(lambda: [n for n, _ in tab.answers.answers] == [other.name], timeout=5000)
+    assert tab.model_combo.currentText() == other.label and len(tab.bars.heights) == 1
+    choose(qtbot, tab.compare_combos[0], str(first.path))
     qtbot.waitUntil(lambda: len(tab.bars.heights) == 2, timeout=10_000)
-    assert [n for n, _ in tab.last_probs] == [other.name, first]
+    assert [n for n, _ in tab.answers.answers] == [other.name, first.name]
+    assert tab.compare_combos[0].currentText() == first.name
 
 
 def test_broken_model_file_shows_an_error_and_keeps_the_old_model(main_window, qtbot, tmp_path):

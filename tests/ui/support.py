@@ -1,4 +1,8 @@
-"""Real input for tests and benchmarks: mouse drags as QMouseEvents sent to a widget (button held throughout)."""
+"""Real input for tests and benchmarks: mouse drags as QMouseEvents sent to a widget (button held throughout).
+
+Kept beside the tests, not in the package: the app itself never needs it. Benchmarks import it as
+``tests.ui.support`` with the repository root on ``sys.path``.
+"""
 
 from __future__ import annotations
 
@@ -50,3 +54,20 @@ def drop_file(widget, path) -> bool:
         return False
     QApplication.sendEvent(widget, QDropEvent(QPointF(centre), copy, mime, none, mods))
     return True
+
+
+def choose(qtbot, combo, data) -> None:
+    """Pick the item of ``combo`` whose data is ``data`` with the keyboard, as a user can: focus it, Home,
+    then Down until it shows. Each key emits ``activated``, as a click in the list does."""
+    combo.setFocus()
+    qtbot.keyClick(combo, Qt.Key.Key_Home)
+    for _ in range(combo.count()):
+        if combo.currentData() == data:
+            return
+        qtbot.keyClick(combo, Qt.Key.Key_Down)
+    assert combo.currentData() == data, f"no item {data!r} in the combo box"
+
+
+def click(qtbot, widget, button=Qt.MouseButton.LeftButton) -> None:
+    """A mouse click in the middle of ``widget`` (a button, a check box)."""
+    qtbot.mouseClick(widget, button, pos=widget.rect().center())
