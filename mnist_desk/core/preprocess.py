@@ -139,15 +139,6 @@ def center_of_mass(ink: np.ndarray) -> tuple[float, float]:
     return float(r), float(c)
 
 
-def center_of_mass_shift(ink: np.ndarray, target: float | None = None) -> tuple[float, float]:
-    """``(drow, dcol)`` that moves the ink's centre of mass to the image centre (or ``target``)."""
-    h, w = np.asarray(ink).shape
-    r, c = center_of_mass(ink)
-    tr = h / 2 if target is None else target
-    tc = w / 2 if target is None else target
-    return tr - r, tc - c
-
-
 def estimate_stroke_width(ink: np.ndarray) -> float:
     """Mean stroke width in pixels: ``2 * area / perimeter`` of the soft ink.
 
