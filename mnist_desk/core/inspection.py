@@ -70,7 +70,7 @@ def linear_contributions(model, image: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------ activations
 def hidden_layer_names(model) -> list[str]:
     """Layers whose output is a hidden representation worth projecting (not input, dropout, or the head)."""
-    skip = {"InputLayer", "Dropout", "Flatten", "RandomRotation", "RandomZoom", "RandomTranslation"}
+    skip = {"InputLayer", "Dropout", "Flatten"}
     names = []
     for layer in model.layers:
         if layer.__class__.__name__ in skip or layer.name == registry.PROBS_LAYER:
