@@ -38,14 +38,15 @@ from ..core import registry, store
 from ..core.errors import MnistDeskError
 from ..core.memory import collect_garbage
 from .curves import LiveCurves, RunRecord, export_figure
-from .hparam_form import TrainForm, format_value
+from .hparam_form import TrainForm
 from .tasks import Task
-from .train_job import (  # noqa: F401 - run_training and RunOutcome are this view's public job API
+from .train_job import (
     RunOutcome,
     confusion_summary,
     confusion_text,
     describe_training,
     fmt_seconds,
+    format_value,
     pct,
     run_training,
     save_outcome,
