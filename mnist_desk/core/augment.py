@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, EmptyDrawing
-from .preprocess import prepare_drawing
+from .preprocess import CANVAS_SIDE, prepare_drawing
 from .strokes import load_mnist_strokes, random_canvas_params, render_strokes
 
 # Bump whenever generation changes (here, or the writers, alphabets, DIGIT_LIKE or doodles it draws from):
@@ -98,7 +98,7 @@ def add_flag_to_one(strokes, rng: np.random.Generator):
     return [flag] + list(strokes)
 
 
-def drawn_style_digit(strokes, rng: np.random.Generator, canvas: int = 280, supersample: int = 2, label: int | None = None,
+def drawn_style_digit(strokes, rng: np.random.Generator, canvas: int = CANVAS_SIDE, supersample: int = 2, label: int | None = None,
                       smooth_passes: int = 2, max_step: int = 3) -> np.ndarray:
     """One stroke drawing -> a random canvas drawing -> prepare_drawing -> float32 (28,28).
 

@@ -28,6 +28,7 @@ from .errors import EmptyDrawing, ImageError
 from .files import require_regular_file
 
 SIDE = 28
+CANVAS_SIDE = 280  # the Draw view's square canvas, and the drawings kept with the user's digits
 FIT = 20  # the ink's larger side after scaling, as in MNIST
 # Where MNIST puts the centre of mass, in continuous coordinates (pixel i spans [i, i+1)).
 # Measured on MNIST train: mean (row, col) = (14.50, 14.51), std 0.28, i.e. pixel index 14.0 (MNIST
