@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -205,6 +206,25 @@ def _resample(ink: np.ndarray, box: tuple[float, float, float, float], size: tup
 
 
 # --------------------------------------------------------------------------------- the recipe
+@dataclass(frozen=True)
+class FieldPlacement:
+    """Where :func:`prepare_drawing`'s 28x28 field lies on the image it was made from.
+
+    The prepared pixel (row, col) covers the image's square from (x, y) = (left + col * pixel,
+    top + row * pixel), ``pixel`` image pixels on a side. Cropping, rescaling and centring compose to
+    this one scale and offset (the stroke-width step changes the ink, not where it is).
+    """
+
+    left: float
+    top: float
+    pixel: float  # image pixels per prepared pixel
+
+    @property
+    def side(self) -> float:
+        """The field's side in image pixels."""
+        return SIDE * self.pixel
+
+
 def prepare_drawing(
     image: np.ndarray,
     normalize_width: bool = True,
@@ -219,6 +239,15 @@ def prepare_drawing(
     so that the centre of mass is at the centre of the 28x28 field. Raises :class:`EmptyDrawing` if
     there is nothing, or only a dot or a few pixels of noise.
     """
+    return prepare_drawing_placed(image, normalize_width, target_width)[0]
+
+
+def prepare_drawing_placed(
+    image: np.ndarray,
+    normalize_width: bool = True,
+    target_width: float = TARGET_STROKE_WIDTH,
+) -> tuple[np.ndarray, FieldPlacement]:
+    """:func:`prepare_drawing`'s 28x28 image, and where that field lies on ``image`` (to paint over the drawing)."""
     try:
         grey = to_grey(image)
     except ValueError as exc:
@@ -241,6 +270,7 @@ def prepare_drawing(
     cy, cx = (r0 + r1) / 2, (c0 + c1) / 2
     half = extent / 2 + margin
     n = int(round(2 * half * s))
+    work_pixel = 2 * half / n  # image pixels per working pixel, after n's rounding
     work = _resample(ink, (cx - half, cy - half, cx + half, cy + half), (n, n))
     work = np.clip(work, 0.0, 1.0)
     top = float(work.max())
@@ -276,7 +306,7 @@ def prepare_drawing(
     top = out.max()
     if top <= 0:
         raise EmptyDrawing()
-    return out
+    return out, FieldPlacement(cx - half + x0 * work_pixel, cy - half + y0 * work_pixel, k * work_pixel)
 
 
 def plain_resize(image: np.ndarray) -> np.ndarray:

@@ -217,6 +217,22 @@ def test_saliency_overlay_paints_over_the_drawing(main_window, qtbot, drawer):
     assert tab.canvas._overlay is None
 
 
+def test_saliency_rect_lies_over_the_ink_of_an_off_centre_drawing():
+    from mnist_desk.core.preprocess import ink_bounding_box, ink_from_grey, prepare_drawing, to_grey
+    from mnist_desk.core.strokes import render_strokes
+    from mnist_desk.ui.draw_tab import saliency_rect
+
+    seven = [np.array([[0.1, 0.1], [0.9, 0.1], [0.4, 0.95]]), np.array([[0.35, 0.5], [0.75, 0.5]])]
+    drawing = render_strokes(seven, canvas=280, size_frac=0.4, center=(75, 190), pen_width=14)
+    x0, y0, side = saliency_rect(drawing)
+    pixel = side / 28
+    r0, r1, c0, c1 = ink_bounding_box(prepare_drawing(drawing))  # in the model's 28x28 field
+    on_canvas = np.array([y0 + r0 * pixel, y0 + r1 * pixel, x0 + c0 * pixel, x0 + c1 * pixel])
+    # the field's ink, put where the overlay is painted, covers the drawn ink to within one field pixel
+    np.testing.assert_allclose(on_canvas, ink_bounding_box(ink_from_grey(to_grey(drawing))), atol=pixel)
+    assert saliency_rect(np.full((280, 280), 255, np.uint8)) is None
+
+
 def test_window_remembers_its_geometry(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_DESK_HOME", str(tmp_path / "home"))
     from mnist_desk.ui.main_window import MainWindow
