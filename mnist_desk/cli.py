@@ -370,6 +370,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in (None, "gui"):
             return cmd_gui(args)
         if args.command == "train":
+            if not args.list:
+                from .core import store
+
+                store.remove_stale_saves()  # what killed saves left, before this run saves beside them
             return cmd_train(args, parser)
         if args.command == "evaluate":
             return cmd_evaluate(args)

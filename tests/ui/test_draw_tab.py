@@ -254,6 +254,23 @@ def test_window_remembers_its_geometry(qtbot, tmp_path, monkeypatch):
     w2.close()
 
 
+def test_window_start_clears_what_a_killed_save_left(qtbot, tmp_path, monkeypatch):
+    import os
+    import time
+
+    stale = tmp_path / "home" / "models" / ".mine.tmp-abc123.keras"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"PK\x03\x04 half a model")
+    os.utime(stale, (time.time() - 7200,) * 2)
+    monkeypatch.setenv("MNIST_DESK_HOME", str(tmp_path / "home"))
+    from mnist_desk.ui.main_window import MainWindow
+
+    w = MainWindow(preload_tensorflow=False)
+    qtbot.addWidget(w)
+    assert not stale.exists()
+    w.close()
+
+
 @pytest.mark.parametrize("ini", ["[General]\ntab=abc\ngeometry=hello\n",
                                  "[General]\ntab=99999999999999999999999\ngeometry=@ByteArray(garbage)\n",
                                  "\x00\xff not an ini file at all [[[\n"])
