@@ -30,6 +30,7 @@ import _setup  # benchmarks/_setup.py: sys.path and environment, before the app 
 _setup.setup()
 
 from mnist_desk.core import store  # noqa: E402
+from mnist_desk.core.confusion import confusion_matrix  # noqa: E402
 from mnist_desk.core.drawn_sets import SEED, prepared_drawings  # noqa: E402
 from mnist_desk.core.paths import SHIPPED_MODELS_DIR  # noqa: E402
 from mnist_desk.core.preprocess import plain_resize  # noqa: E402
@@ -72,7 +73,8 @@ def main(argv=None) -> int:
             if name == DEFAULT_MODEL and label == "writer-disjoint" or len(models) == 1 and label == "writer-disjoint":
                 err = [float((pred[y == d] != d).mean()) for d in range(10)]
                 print(f"per-digit error {name}: " + "  ".join(f"{d} {e:.3f}" for d, e in enumerate(err)))
-                wrong = np.bincount(y[pred != y] * 10 + pred[pred != y], minlength=100).reshape(10, 10)
+                wrong = confusion_matrix(y, pred)
+                np.fill_diagonal(wrong, 0)
                 top = np.argsort(wrong, axis=None)[::-1][:5]
                 print(f"most common errors {name} (true->read): " + ", ".join(
                     f"{i // 10}->{i % 10} x{wrong.flat[i]}" for i in top if wrong.flat[i]))

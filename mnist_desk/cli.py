@@ -225,6 +225,7 @@ def cmd_train(args, parser) -> int:
 def cmd_evaluate(args) -> int:
     from .core import data, store
     from .core.calibration import expected_calibration_error
+    from .core.confusion import confusion_matrix, confusion_text
     from .core.training import evaluate
 
     model = store.load_model(store.find_model(args.model))
@@ -232,9 +233,7 @@ def cmd_evaluate(args) -> int:
     if not ds.has_test:
         raise MnistDeskError(f"{ds.source}: has no test set to evaluate on")
     ev = evaluate(model, ds.x_test, ds.y_test)
-    from sklearn.metrics import confusion_matrix
-
-    cm = confusion_matrix(ds.y_test, ev["predictions"], labels=list(range(10)))
+    cm = confusion_matrix(ds.y_test, ev["predictions"])
     ece = expected_calibration_error(ev["probabilities"], ds.y_test)
     if args.json:
         print(json.dumps({"model": args.model, "data": ds.source, "accuracy": ev["accuracy"], "log_loss": ev["log_loss"],
@@ -244,9 +243,7 @@ def cmd_evaluate(args) -> int:
     print(f"test accuracy: {ev['accuracy']:.4f}\nlog loss: {ev['log_loss']:.4f}")
     print(f"calibration error (ECE of the top probability, 10 bins): {ece:.4f}")
     print("confusion matrix (rows: true digit, columns: predicted):")
-    print("      " + "".join(f"{j:>6}" for j in range(10)))
-    for i in range(10):
-        print(f"{i:>6}" + "".join(f"{v:>6}" for v in cm[i]))
+    print(confusion_text(cm))
     return EXIT_OK
 
 
@@ -340,6 +337,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in (None, "gui"):
             return cmd_gui(args)
         if args.command == "train":
+            if not args.list:
+                from .core import store
+
+                store.remove_stale_saves()  # what killed saves left, before this run saves beside them
             return cmd_train(args, parser)
         if args.command == "evaluate":
             return cmd_evaluate(args)

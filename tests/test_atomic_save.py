@@ -180,3 +180,22 @@ def test_stale_temp_files_from_a_killed_save_are_cleaned(tmp_path):
     os.utime(keep, (past, past))
     assert remove_stale_temp_files(tmp_path) == 1
     assert not old.exists() and new.exists() and keep.exists()
+
+
+def test_listing_models_removes_nothing_and_a_training_run_clears_stale_temp_files(home, monkeypatch):
+    import time
+
+    from mnist_desk import cli
+    from mnist_desk.core import paths
+
+    folder = paths.user_models_dir()
+    old, new = folder / ".model.tmp-abc123.keras", folder / ".other.tmp-def456.keras"
+    for p in (old, new):
+        p.write_bytes(b"x")
+    past = time.time() - 7200
+    os.utime(old, (past, past))
+    assert store.list_models(include_shipped=False) == []
+    assert old.exists() and new.exists()  # listing has no side effects
+    monkeypatch.setattr(cli, "cmd_train", lambda args, parser: 0)  # the run itself is not what is tested
+    assert cli.main(["train", "--arch", "linear"]) == 0
+    assert not old.exists() and new.exists()  # a save in progress elsewhere is left alone

@@ -66,6 +66,20 @@ def test_stroke_width_is_normalised():
     assert plain_fat.sum() > 2 * plain_thin.sum()  # without normalisation they differ a lot
 
 
+def test_placement_maps_the_prepared_field_back_onto_an_off_centre_drawing():
+    from mnist_desk.core.preprocess import _resample, ink_from_grey, prepare_drawing_placed, to_grey
+
+    img = draw(size_frac=0.4, center=(75, 190), pen_width=14)
+    x, field = prepare_drawing_placed(img, normalize_width=False)  # the width step would change the ink itself
+    assert field.left + field.side / 2 < 140 < field.top + field.side / 2  # in the bottom left, as drawn
+    # the drawing's ink sampled once through the placement is the prepared image (which went through the
+    # 80 px working copy); shifting the field by a quarter of a pixel already breaks the bound here
+    direct = _resample(ink_from_grey(to_grey(img)), (field.left, field.top, field.left + field.side,
+                                                     field.top + field.side), (28, 28))
+    assert np.abs(direct - x).max() < 0.25
+    np.testing.assert_array_equal(prepare_drawing_placed(img)[0], prepare_drawing(img))
+
+
 def test_polarity_and_input_types_give_the_same_result():
     img = draw()
     ref = prepare_drawing(img)

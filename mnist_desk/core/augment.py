@@ -26,10 +26,9 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
 
 from .errors import DataError, EmptyDrawing
-from .preprocess import prepare_drawing
+from .preprocess import CANVAS_SIDE, prepare_drawing
 from .strokes import load_mnist_strokes, random_canvas_params, render_strokes
 
 # Bump whenever generation changes (here, or the writers, alphabets, DIGIT_LIKE or doodles it draws from):
@@ -99,7 +98,7 @@ def add_flag_to_one(strokes, rng: np.random.Generator):
     return [flag] + list(strokes)
 
 
-def drawn_style_digit(strokes, rng: np.random.Generator, canvas: int = 280, supersample: int = 2, label: int | None = None,
+def drawn_style_digit(strokes, rng: np.random.Generator, canvas: int = CANVAS_SIDE, supersample: int = 2, label: int | None = None,
                       smooth_passes: int = 2, max_step: int = 3) -> np.ndarray:
     """One stroke drawing -> a random canvas drawing -> prepare_drawing -> float32 (28,28).
 
@@ -270,23 +269,3 @@ def drawn_style_images(
         np.savez(tmp, x=x, y=y)
         os.replace(tmp, cache_file)
     return x, y
-
-
-# ------------------------------------------------------------------------ image augmentation
-def random_affine_images(x: np.ndarray, rng: np.random.Generator, rotate_deg: float = 10.0, shear: float = 0.2,
-                         zoom: float = 0.1, shift: float = 2.0) -> np.ndarray:
-    """Light geometric augmentation of uint8/float (N,28,28) images (rotation, shear, zoom, shift).
-
-    Each image gets its own random affine map about the image centre (bilinear). Meant for a few
-    epochs' worth of training batches; ~30 us an image.
-    """
-    out = np.empty_like(x)
-    c = np.array([13.5, 13.5])
-    for i in range(len(x)):
-        a = np.deg2rad(rng.uniform(-rotate_deg, rotate_deg))
-        k = rng.uniform(-shear, shear)
-        z = np.exp(rng.uniform(-zoom, zoom))
-        m = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) @ np.array([[1.0, 0.0], [k, 1.0]]) / z
-        off = c - m @ c + rng.uniform(-shift, shift, 2)
-        out[i] = ndimage.affine_transform(x[i], m, offset=off, order=1, mode="constant", cval=0)
-    return out

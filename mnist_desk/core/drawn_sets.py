@@ -11,14 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import EmptyDrawing
-from .preprocess import prepare_drawing
+from .preprocess import CANVAS_SIDE, prepare_drawing
 from .strokes import random_canvas_params, render_strokes
 
 SEED = 2024
-CANVAS = 280
 
 
-def canvas_drawings(drawings, seed: int = SEED, canvas: int = CANVAS):
+def canvas_drawings(drawings, seed: int = SEED, canvas: int = CANVAS_SIDE):
     """Yield (uint8 canvas image, label) for each (strokes, label), with reproducible random params."""
     rng = np.random.default_rng(seed)
     for strokes, label in drawings:

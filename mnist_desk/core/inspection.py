@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from . import registry
+from .confusion import confusion_matrix
 from .data import to_float_images
 
 
@@ -70,7 +71,7 @@ def linear_contributions(model, image: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------------ activations
 def hidden_layer_names(model) -> list[str]:
     """Layers whose output is a hidden representation worth projecting (not input, dropout, or the head)."""
-    skip = {"InputLayer", "Dropout", "Flatten", "RandomRotation", "RandomZoom", "RandomTranslation"}
+    skip = {"InputLayer", "Dropout", "Flatten"}
     names = []
     for layer in model.layers:
         if layer.__class__.__name__ in skip or layer.name == registry.PROBS_LAYER:
@@ -203,8 +204,6 @@ class Confusion:
 def confusion(model, images: np.ndarray, labels: np.ndarray, batch_size: int = 1024,
               should_stop: Callable[[], bool] | None = None,
               on_progress: Callable[[float], None] | None = None) -> Confusion:
-    from sklearn.metrics import confusion_matrix
-
     x = _as_batch(images)
     probs = []
     for i in range(0, len(x), batch_size):
@@ -215,7 +214,7 @@ def confusion(model, images: np.ndarray, labels: np.ndarray, batch_size: int = 1
             on_progress(min(1.0, (i + batch_size) / len(x)))
     p = np.concatenate(probs) if probs else np.zeros((0, 10), np.float32)
     pred = p.argmax(axis=1)
-    m = confusion_matrix(labels, pred, labels=list(range(10)))
+    m = confusion_matrix(labels, pred)
     return Confusion(m, pred, p.max(axis=1) if len(p) else np.zeros(0), p)
 
 

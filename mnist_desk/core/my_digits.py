@@ -18,9 +18,9 @@ from .data import check_arrays
 from .errors import DataError, StoreError
 from .files import require_regular_file
 from .paths import user_data_dir
+from .preprocess import CANVAS_SIDE
 from .store import atomic_write, remove_stale_temp_files
 
-DRAWING_SIDE = 280
 
 
 def default_path() -> Path:
@@ -40,12 +40,12 @@ def _unused_name(path: Path, tag: str) -> Path:
 def _fit_drawing(drawing: np.ndarray) -> np.ndarray:
     """Keep the original drawing at a fixed size so the set stays one array (resized if the canvas differs)."""
     d = np.asarray(drawing)
-    if d.shape == (DRAWING_SIDE, DRAWING_SIDE) and d.dtype == np.uint8:
+    if d.shape == (CANVAS_SIDE, CANVAS_SIDE) and d.dtype == np.uint8:
         return d
     from PIL import Image
 
     img = Image.fromarray(np.clip(d, 0, 255).astype(np.uint8))
-    return np.asarray(img.resize((DRAWING_SIDE, DRAWING_SIDE), Image.Resampling.LANCZOS))
+    return np.asarray(img.resize((CANVAS_SIDE, CANVAS_SIDE), Image.Resampling.LANCZOS))
 
 
 @dataclass
@@ -53,7 +53,7 @@ class MyDigits:
     path: Path = field(default_factory=default_path)
     x: np.ndarray = field(default_factory=lambda: np.zeros((0, 28, 28), np.uint8))
     y: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.uint8))
-    drawings: np.ndarray = field(default_factory=lambda: np.zeros((0, DRAWING_SIDE, DRAWING_SIDE), np.uint8))
+    drawings: np.ndarray = field(default_factory=lambda: np.zeros((0, CANVAS_SIDE, CANVAS_SIDE), np.uint8))
 
     @classmethod
     def load(cls, path: Path | None = None) -> "MyDigits":
@@ -66,13 +66,13 @@ class MyDigits:
         try:
             with np.load(path, allow_pickle=False) as z:
                 x, y = check_arrays(path, z["x"], z["y"])
-                drawings = z["drawings"] if "drawings" in z.files else np.zeros((len(x), DRAWING_SIDE, DRAWING_SIDE), np.uint8)
+                drawings = z["drawings"] if "drawings" in z.files else np.zeros((len(x), CANVAS_SIDE, CANVAS_SIDE), np.uint8)
         except DataError:
             raise
         except Exception as exc:  # noqa: BLE001 - zip/npy errors of a damaged file
             raise DataError(path, f"your digit set could not be read ({type(exc).__name__}: {exc}); it was left untouched") from None
-        if drawings.ndim != 3 or drawings.shape[1:] != (DRAWING_SIDE, DRAWING_SIDE) or drawings.dtype != np.uint8:
-            raise DataError(path, f"digit set's drawings are {drawings.dtype} {drawings.shape}, not {DRAWING_SIDE}x{DRAWING_SIDE} "
+        if drawings.ndim != 3 or drawings.shape[1:] != (CANVAS_SIDE, CANVAS_SIDE) or drawings.dtype != np.uint8:
+            raise DataError(path, f"digit set's drawings are {drawings.dtype} {drawings.shape}, not {CANVAS_SIDE}x{CANVAS_SIDE} "
                                   "grey images")
         if len(drawings) != len(x):
             raise DataError(path, "digit set is inconsistent (drawings and digits differ in number)")

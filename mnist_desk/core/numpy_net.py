@@ -19,7 +19,7 @@ from . import registry
 from .errors import ModelFileError
 from .model_plan import plan_model
 
-_NO_WEIGHTS = {"InputLayer", "Flatten", "Dropout", "Activation", "MaxPooling2D", "RandomRotation", "RandomZoom", "RandomTranslation"}
+_NO_WEIGHTS = {"InputLayer", "Flatten", "Dropout", "Activation", "MaxPooling2D"}
 
 
 @dataclass

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import math
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from .errors import EmptyDrawing, ImageError
 from .files import require_regular_file
 
 SIDE = 28
+CANVAS_SIDE = 280  # the Draw view's square canvas, and the drawings kept with the user's digits
 FIT = 20  # the ink's larger side after scaling, as in MNIST
 # Where MNIST puts the centre of mass, in continuous coordinates (pixel i spans [i, i+1)).
 # Measured on MNIST train: mean (row, col) = (14.50, 14.51), std 0.28, i.e. pixel index 14.0 (MNIST
@@ -139,15 +141,6 @@ def center_of_mass(ink: np.ndarray) -> tuple[float, float]:
     return float(r), float(c)
 
 
-def center_of_mass_shift(ink: np.ndarray, target: float | None = None) -> tuple[float, float]:
-    """``(drow, dcol)`` that moves the ink's centre of mass to the image centre (or ``target``)."""
-    h, w = np.asarray(ink).shape
-    r, c = center_of_mass(ink)
-    tr = h / 2 if target is None else target
-    tc = w / 2 if target is None else target
-    return tr - r, tc - c
-
-
 def estimate_stroke_width(ink: np.ndarray) -> float:
     """Mean stroke width in pixels: ``2 * area / perimeter`` of the soft ink.
 
@@ -213,6 +206,25 @@ def _resample(ink: np.ndarray, box: tuple[float, float, float, float], size: tup
 
 
 # --------------------------------------------------------------------------------- the recipe
+@dataclass(frozen=True)
+class FieldPlacement:
+    """Where :func:`prepare_drawing`'s 28x28 field lies on the image it was made from.
+
+    The prepared pixel (row, col) covers the image's square from (x, y) = (left + col * pixel,
+    top + row * pixel), ``pixel`` image pixels on a side. Cropping, rescaling and centring compose to
+    this one scale and offset (the stroke-width step changes the ink, not where it is).
+    """
+
+    left: float
+    top: float
+    pixel: float  # image pixels per prepared pixel
+
+    @property
+    def side(self) -> float:
+        """The field's side in image pixels."""
+        return SIDE * self.pixel
+
+
 def prepare_drawing(
     image: np.ndarray,
     normalize_width: bool = True,
@@ -227,6 +239,15 @@ def prepare_drawing(
     so that the centre of mass is at the centre of the 28x28 field. Raises :class:`EmptyDrawing` if
     there is nothing, or only a dot or a few pixels of noise.
     """
+    return prepare_drawing_placed(image, normalize_width, target_width)[0]
+
+
+def prepare_drawing_placed(
+    image: np.ndarray,
+    normalize_width: bool = True,
+    target_width: float = TARGET_STROKE_WIDTH,
+) -> tuple[np.ndarray, FieldPlacement]:
+    """:func:`prepare_drawing`'s 28x28 image, and where that field lies on ``image`` (to paint over the drawing)."""
     try:
         grey = to_grey(image)
     except ValueError as exc:
@@ -249,6 +270,7 @@ def prepare_drawing(
     cy, cx = (r0 + r1) / 2, (c0 + c1) / 2
     half = extent / 2 + margin
     n = int(round(2 * half * s))
+    work_pixel = 2 * half / n  # image pixels per working pixel, after n's rounding
     work = _resample(ink, (cx - half, cy - half, cx + half, cy + half), (n, n))
     work = np.clip(work, 0.0, 1.0)
     top = float(work.max())
@@ -284,7 +306,7 @@ def prepare_drawing(
     top = out.max()
     if top <= 0:
         raise EmptyDrawing()
-    return out
+    return out, FieldPlacement(cx - half + x0 * work_pixel, cy - half + y0 * work_pixel, k * work_pixel)
 
 
 def plain_resize(image: np.ndarray) -> np.ndarray:

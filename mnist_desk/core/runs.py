@@ -129,9 +129,8 @@ def run_training(spec: TrainSpec, on_progress: Callable | None = None, should_st
     ``Cancelled``). ``abort`` set (the window is closing) skips everything after training. ``on_stage``
     hears what the run is doing between the training batches ("calibrating", "testing", "saving").
     """
-    from sklearn.metrics import confusion_matrix
-
     from .calibration import calibrate_run
+    from .confusion import confusion_matrix
     from .numpy_net import NumpyNet
     from .training import evaluate, train
     from .training_data import prepare_training_data
@@ -159,7 +158,7 @@ def run_training(spec: TrainSpec, on_progress: Callable | None = None, should_st
         stage("testing")
         ev = evaluate(result.model, ds.x_test, ds.y_test)
         out.test_accuracy, out.test_log_loss = ev["accuracy"], ev["log_loss"]
-        out.confusion = confusion_matrix(ds.y_test, ev["predictions"], labels=list(range(10)))
+        out.confusion = confusion_matrix(ds.y_test, ev["predictions"])
         metrics.update(test_accuracy=out.test_accuracy, test_log_loss=out.test_log_loss,
                        confusion_matrix=out.confusion.tolist())
     out.net = NumpyNet.from_model(result.model)

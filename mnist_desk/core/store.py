@@ -260,8 +260,17 @@ def remove_stale_temp_files(folder: Path, older_than_s: float = 3600.0) -> int:
     return removed
 
 
+def remove_stale_saves() -> int:
+    """:func:`remove_stale_temp_files` in the user's model folder; run when the window or a training run starts."""
+    try:
+        return remove_stale_temp_files(user_models_dir())
+    except OSError:
+        return 0  # a damaged folder is reported where the models are listed
+
+
 def list_models(include_shipped: bool = True, problems: list[str] | None = None) -> list[StoredModel]:
-    """Shipped models first (the default ``cnn`` leading), then the user's, newest first."""
+    """Shipped models first (the default ``cnn`` leading), then the user's, newest first. Removes nothing
+    (what killed saves left is cleared by :func:`remove_stale_saves` when the app starts)."""
     out: list[StoredModel] = []
     if include_shipped and SHIPPED_MODELS_DIR.is_dir():
         shipped = sorted(_model_files(SHIPPED_MODELS_DIR), key=lambda p: (p.stem != DEFAULT_MODEL, p.stem))
@@ -270,7 +279,6 @@ def list_models(include_shipped: bool = True, problems: list[str] | None = None)
         folder = user_models_dir()
         if folder.exists() and not folder.is_dir():
             raise NotADirectoryError(20, "a file is where the folder belongs")
-        remove_stale_temp_files(folder)
         user = sorted(_model_files(folder), key=lambda p: p.stat().st_mtime, reverse=True)
     except OSError as exc:
         # A damaged user folder (a file where the models folder belongs, no permission) must not hide the

@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .errors import DataError
+from .preprocess import CANVAS_SIDE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_ENV = "MNIST_DESK_SHARED"
@@ -150,7 +151,7 @@ def load_mnist_strokes(split: str = "train", path: str | Path | None = None, ind
     return [(decode_mnist_strokes(pts[off[i] : off[i + 1]]), int(labels[i])) for i in idx]
 
 
-def random_canvas_params(rng: np.random.Generator, canvas: int = 280) -> dict:
+def random_canvas_params(rng: np.random.Generator, canvas: int = CANVAS_SIDE) -> dict:
     """How a person might draw on the app's canvas: size 40-90% of the canvas, pen 8-24 px, anywhere.
 
     Returns keyword arguments for :func:`render_strokes`. The centre keeps a digit whose larger side
@@ -169,9 +170,9 @@ def random_canvas_params(rng: np.random.Generator, canvas: int = 280) -> dict:
 
 def render_strokes(
     strokes,
-    canvas: int = 280,
+    canvas: int = CANVAS_SIDE,
     size_frac: float = 0.7,
-    center=(140.0, 140.0),
+    center=(CANVAS_SIDE / 2, CANVAS_SIDE / 2),
     pen_width: float = 16.0,
     rng: np.random.Generator | None = None,
     supersample: int = 3,
@@ -207,7 +208,7 @@ def render_strokes(
     return np.asarray(img, dtype=np.uint8)
 
 
-def place_strokes(strokes, canvas: int = 280, size_frac: float = 0.7, center=(140.0, 140.0)) -> list[np.ndarray]:
+def place_strokes(strokes, canvas: int = CANVAS_SIDE, size_frac: float = 0.7, center=(CANVAS_SIDE / 2, CANVAS_SIDE / 2)) -> list[np.ndarray]:
     """The strokes moved and scaled onto the canvas exactly as :func:`render_strokes` draws them.
 
     The larger side of the digit's bounding box becomes ``size_frac * canvas`` and the box centre

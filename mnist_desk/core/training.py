@@ -185,10 +185,6 @@ def image_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | Non
     return ds.batch(batch_size).map(as_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def _finite(v) -> bool:
-    return v is not None and math.isfinite(v)
-
-
 def _make_callback(state: dict, config: TrainConfig, x_val, y_val, on_progress, should_stop):
     import keras
 

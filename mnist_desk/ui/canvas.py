@@ -14,9 +14,8 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTabletEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from ..core.errors import EmptyDrawing, ImageError
-from ..core.preprocess import ink_from_grey, load_image_file, to_grey
+from ..core.preprocess import CANVAS_SIDE, ink_from_grey, load_image_file, to_grey
 
-CANVAS_SIDE = 280
 UNDO_LIMIT = 100
 
 

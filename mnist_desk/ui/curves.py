@@ -91,17 +91,27 @@ class RunRecord:
         return steps / spe, y
 
 
+class Ema:
+    """Debiased exponential moving average (as TensorBoard's smoothing), fed one value at a time."""
+
+    def __init__(self, alpha: float = SMOOTHING):
+        self.alpha = alpha
+        self._sum = 0.0
+        self._weight = 0.0
+
+    def add(self, v: float) -> float:
+        """Take ``v`` in and return the average so far."""
+        self._sum = self.alpha * self._sum + (1 - self.alpha) * v
+        self._weight = self.alpha * self._weight + (1 - self.alpha)
+        return self._sum / self._weight
+
+
 def smooth(values: np.ndarray, alpha: float = SMOOTHING) -> np.ndarray:
-    """Debiased exponential moving average (as TensorBoard's smoothing); NaNs pass through."""
+    """:class:`Ema` over a whole series; NaNs pass through without entering the average."""
+    ema = Ema(alpha)
     out = np.empty_like(values, dtype=float)
-    s, w = 0.0, 0.0
     for i, v in enumerate(values):
-        if not math.isfinite(v):
-            out[i] = v
-            continue
-        s = alpha * s + (1 - alpha) * v
-        w = alpha * w + (1 - alpha)
-        out[i] = s / w
+        out[i] = ema.add(v) if math.isfinite(v) else v
     return out
 
 
@@ -172,7 +182,7 @@ class LiveCurves(QWidget):
         self._overlay_items: list[tuple[str, pg.PlotDataItem]] = []
         self.overlays: list[RunRecord] = []
         self.dirty = False
-        self._ema: dict[str, tuple[float, float]] = {}
+        self._ema: dict[str, Ema] = {}  # per metric, over the live run's batch reports
         self._live = False  # a run is going: ranges are set here (cheaper than autorange, see _fit_ranges)
         self._x_end = {"epochs": 1.0, "seconds": 1.0}
         self._ranges: dict[str, tuple] = {}
@@ -216,10 +226,8 @@ class LiveCurves(QWidget):
             for metric, v in (("loss", p.loss), ("accuracy", p.accuracy)):
                 if not math.isfinite(v):
                     continue
-                s, w = self._ema.get(metric, (0.0, 0.0))
-                s, w = SMOOTHING * s + (1 - SMOOTHING) * v, SMOOTHING * w + (1 - SMOOTHING)
-                self._ema[metric] = (s, w)
-                self.series[f"batch_{metric}"].append(x, p.elapsed_s, s / w)
+                y = self._ema.setdefault(metric, Ema()).add(v)
+                self.series[f"batch_{metric}"].append(x, p.elapsed_s, y)
         else:
             x = p.epoch + 1
             for key, v in (("loss", p.loss), ("accuracy", p.accuracy), ("val_loss", p.val_loss), ("val_accuracy", p.val_accuracy)):

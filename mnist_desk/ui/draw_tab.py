@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from ..core import my_digits as md
 from ..core.errors import EmptyDrawing, MnistDeskError
-from ..core.preprocess import center_of_mass, ink_bounding_box, ink_from_grey, prepare_drawing, remove_specks, to_grey
+from ..core.preprocess import prepare_drawing, prepare_drawing_placed
 from ..core.verdict import Thresholds, decide
 from .canvas import DrawingCanvas
 from .models import ModelHub
@@ -45,19 +45,15 @@ def _saliency_job(hub: ModelHub, model, x28: np.ndarray):
 
 
 def saliency_rect(drawing: np.ndarray) -> tuple[float, float, float] | None:
-    """Where the model's 28x28 field lies on the canvas: (x0, y0, side) in canvas pixels (approximate).
+    """Where the model's 28x28 field lies on the canvas: (x0, y0, side) in canvas pixels; None if nothing is drawn.
 
-    Mirrors prepare_drawing's geometry (larger ink side -> 20 px, centre of mass at the centre);
-    used only to paint the gradient over the drawing.
+    Taken from the preprocessing itself, so the gradient painted there lies exactly over the ink it is about.
     """
-    ink = remove_specks(ink_from_grey(to_grey(drawing)))
-    box = ink_bounding_box(ink)
-    if box is None:
+    try:
+        _, field = prepare_drawing_placed(drawing)
+    except EmptyDrawing:
         return None
-    r0, r1, c0, c1 = box
-    k = max(r1 - r0, c1 - c0) / 20.0
-    cr, cc = center_of_mass(ink)
-    return cc - 14.5 * k, cr - 14.5 * k, 28 * k
+    return field.left, field.top, field.side
 
 
 def saliency_qimage(grad: np.ndarray) -> QImage:

@@ -8,6 +8,7 @@ from PySide6.QtCore import QByteArray, QSettings, QTimer
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from .. import __version__
+from ..core import store
 from ..core.memory import freeze_long_lived, limit_malloc_arenas
 from ..core.paths import unwritable_data_dir, user_data_dir
 from .draw_tab import DrawTab
@@ -47,6 +48,7 @@ class MainWindow(QMainWindow):
             self.setWindowTitle(f"mnist_desk {__version__} (read-only)")
             self.notices.add(f"Read-only session: {self.read_only}. Models you train, digits you label and settings "
                              "are not kept after you close (Export… and Save… still write elsewhere).")
+        store.remove_stale_saves()
         self.hub = ModelHub(self)
         self.tabs = QTabWidget()
         self.draw = DrawTab(self.hub)

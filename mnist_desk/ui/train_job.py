@@ -18,10 +18,6 @@ def format_value(value) -> str:
     return str(value)
 
 
-def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n: int = 10) -> np.ndarray:
-    return np.bincount(np.asarray(y_true, int) * n + np.asarray(y_pred, int), minlength=n * n).reshape(n, n)
-
-
 def confusion_summary(cm: np.ndarray, top: int = 3) -> str:
     """'most confused: 4→9 ×12, …; weakest digit 9 (97.1%)'."""
     off = cm.copy()
@@ -35,12 +31,6 @@ def confusion_summary(cm: np.ndarray, top: int = 3) -> str:
     worst = int(np.nanargmin(per_digit))
     confused = ", ".join(pairs) if pairs else "none"
     return f"most confused (true→predicted): {confused}; weakest digit {worst} ({per_digit[worst] * 100:.1f}%)"
-
-
-def confusion_text(cm: np.ndarray) -> str:
-    lines = ["true \\ predicted", "     " + "".join(f"{j:>6}" for j in range(10))]
-    lines += [f"{i:>5}" + "".join(f"{v:>6}" for v in cm[i]) for i in range(10)]
-    return "\n".join(lines)
 
 
 def fmt_seconds(s: float) -> str:

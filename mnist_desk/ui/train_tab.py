@@ -35,13 +35,14 @@ from PySide6.QtWidgets import (
 )
 
 from ..core import registry, store
+from ..core.confusion import confusion_text
 from ..core.errors import MnistDeskError
 from ..core.memory import collect_garbage
-from .curves import LiveCurves, RunRecord, export_figure
-from .hparam_form import TrainForm, format_value
-from .tasks import Task
 from ..core.runs import RunMetadata, RunOutcome, TrainSpec, run_training, save_outcome
-from .train_job import confusion_summary, confusion_text, describe_training, fmt_seconds, pct
+from .curves import LiveCurves, RunRecord, export_figure
+from .hparam_form import TrainForm
+from .tasks import Task
+from .train_job import confusion_summary, describe_training, fmt_seconds, format_value, pct
 
 log = logging.getLogger(__name__)
 HISTORY_COLUMNS = ("run", "architecture", "epochs", "time", "val acc", "test acc", "status", "hyperparameters", "training")
@@ -286,7 +287,7 @@ class TrainTab(QWidget):
             parts.append(f"Test accuracy {pct(out.test_accuracy)}" if out.test_accuracy is not None else "No test set in this data.")
             if out.confusion is not None:
                 parts.append(confusion_summary(out.confusion) + ".")
-                self.result_label.setToolTip(f"<pre>{confusion_text(out.confusion)}</pre>")
+                self.result_label.setToolTip(f"<pre>true \\ predicted\n{confusion_text(out.confusion, label_width=5)}</pre>")
             if out.stored is not None:
                 parts.append(f"Saved as “{out.stored.name}”; it is now the Draw view's model.")
                 self.hub.add_in_memory(out.stored, out.net)

@@ -263,6 +263,22 @@ def test_saliency_overlay_paints_over_the_drawing(main_window, qtbot, drawer):
     assert tab.canvas._overlay is None
 
 
+def test_saliency_rect_lies_over_the_ink_of_an_off_centre_drawing():
+    from mnist_desk.core.preprocess import ink_bounding_box, ink_from_grey, prepare_drawing, to_grey
+    from mnist_desk.core.strokes import render_strokes
+    from mnist_desk.ui.draw_tab import saliency_rect
+
+    seven = [np.array([[0.1, 0.1], [0.9, 0.1], [0.4, 0.95]]), np.array([[0.35, 0.5], [0.75, 0.5]])]
+    drawing = render_strokes(seven, canvas=280, size_frac=0.4, center=(75, 190), pen_width=14)
+    x0, y0, side = saliency_rect(drawing)
+    pixel = side / 28
+    r0, r1, c0, c1 = ink_bounding_box(prepare_drawing(drawing))  # in the model's 28x28 field
+    on_canvas = np.array([y0 + r0 * pixel, y0 + r1 * pixel, x0 + c0 * pixel, x0 + c1 * pixel])
+    # the field's ink, put where the overlay is painted, covers the drawn ink to within one field pixel
+    np.testing.assert_allclose(on_canvas, ink_bounding_box(ink_from_grey(to_grey(drawing))), atol=pixel)
+    assert saliency_rect(np.full((280, 280), 255, np.uint8)) is None
+
+
 def test_window_remembers_its_geometry(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_DESK_HOME", str(tmp_path / "home"))
     from mnist_desk.ui.main_window import MainWindow
@@ -282,6 +298,23 @@ def test_window_remembers_its_geometry(qtbot, tmp_path, monkeypatch):
     # restored width and x; y and height are restored exactly.
     assert w2.pos().y() == pos.y() and w2.height() == size.height()
     w2.close()
+
+
+def test_window_start_clears_what_a_killed_save_left(qtbot, tmp_path, monkeypatch):
+    import os
+    import time
+
+    stale = tmp_path / "home" / "models" / ".mine.tmp-abc123.keras"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"PK\x03\x04 half a model")
+    os.utime(stale, (time.time() - 7200,) * 2)
+    monkeypatch.setenv("MNIST_DESK_HOME", str(tmp_path / "home"))
+    from mnist_desk.ui.main_window import MainWindow
+
+    w = MainWindow(preload_tensorflow=False)
+    qtbot.addWidget(w)
+    assert not stale.exists()
+    w.close()
 
 
 @pytest.mark.parametrize("ini", ["[General]\ntab=abc\ngeometry=hello\n",

@@ -361,7 +361,8 @@ def test_history_runs_overlay_and_export_as_png_and_svg(tab, tmp_path):
 
 # ------------------------------------------------------------------------------ helpers (no window)
 def test_confusion_summary_names_the_most_confused_pairs():
-    from mnist_desk.ui.train_job import confusion_matrix, confusion_summary
+    from mnist_desk.core.confusion import confusion_matrix
+    from mnist_desk.ui.train_job import confusion_summary
 
     y_true = np.array([4] * 10 + [9] * 10 + [7] * 5)
     y_pred = np.array([4] * 7 + [9] * 3 + [9] * 10 + [7] * 4 + [1])

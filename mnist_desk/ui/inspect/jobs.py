@@ -32,12 +32,6 @@ def dataset():
         return _DATA["mnist"]
 
 
-def set_dataset(ds) -> None:
-    """Use another data set (tests, or a user's --data)."""
-    with _DATA_LOCK:
-        _DATA["mnist"] = ds
-
-
 def _model(hub, m):
     return hub.keras_model(m)
 
