@@ -35,7 +35,7 @@ def main(cycles: int = 20) -> None:
 
     app = QApplication(sys.argv[:1])
     from mnist_desk.core.training import TrainConfig
-    from mnist_desk.ui import tasks
+    from mnist_desk.ui import jobs
     from mnist_desk.ui.main_window import MainWindow
     from tests.ui.support import drag
 
@@ -133,7 +133,7 @@ def main(cycles: int = 20) -> None:
             rss_after_first = rss_mb()
         cycle_stall = max(gaps[gaps_at_start:], default=float("nan"))
         gaps_at_start = len(gaps)
-        print(f"cycle {c + 1}: rss {rss_mb():.0f} MB, live tasks {len(tasks._live_tasks)}, max UI stall {cycle_stall:.0f} ms", flush=True)
+        print(f"cycle {c + 1}: rss {rss_mb():.0f} MB, live jobs {len(jobs._live)}, max UI stall {cycle_stall:.0f} ms", flush=True)
     import gc
 
     gc.collect()
@@ -144,7 +144,7 @@ def main(cycles: int = 20) -> None:
     w.close()
     app.processEvents()
     time.sleep(0.5)
-    left_tasks = len(tasks._live_tasks)
+    left_tasks = len(jobs._live)
     left_threads = max(0, threading.active_count() - threads_before)
     print(f"responded: {responded}/{cycles}")
     print(f"cycles: {cycles}, rss growth MB: {growth:.0f}")

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from mnist_desk.core import inspection, registry
+from mnist_desk.core.errors import Cancelled
 from mnist_desk.core.training import evaluate
 
 
@@ -179,7 +180,7 @@ def test_confusion_on_200_test_images(tiny_models, mnist):
     cell = inspection.misclassified_indices(y, c.predictions, true_label=int(t), predicted=int(p))
     np.testing.assert_array_equal(cell, inspection.cell_indices(y, c.predictions, int(t), int(p)))
     assert len(inspection.misclassified_indices(y, c.predictions, true_label=3, predicted=3)) == 0
-    with pytest.raises(InterruptedError):
+    with pytest.raises(Cancelled):
         inspection.confusion(m, x, y, should_stop=lambda: True)
 
 
@@ -206,7 +207,7 @@ def test_layer_activations_shapes(tiny_models, mnist):
     logits = inspection.layer_activations(tiny_models["linear"], "logits", x[:4])
     lg, _ = _logits_and_probs(tiny_models["linear"], x[0])
     np.testing.assert_allclose(logits[0], lg, atol=1e-4)
-    with pytest.raises(InterruptedError):
+    with pytest.raises(Cancelled):
         inspection.layer_activations(tiny_models["mlp"], "hidden1", x, should_stop=lambda: True)
 
 
@@ -256,7 +257,7 @@ def test_tsne_2d_reports_progress(features, one_thread):
 
 def test_tsne_2d_can_be_cancelled(features, one_thread):
     progress = []
-    with pytest.raises(InterruptedError):
+    with pytest.raises(Cancelled):
         inspection.tsne_2d(features[:40], total_iter=1000, chunk_iter=250, on_progress=progress.append,
                            should_stop=lambda: len(progress) >= 1)
     assert progress == [0.25]  # stopped between chunks, after the first

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from mnist_desk.core.errors import Cancelled
 from mnist_desk.core.non_digits import default_omniglot_path
 from mnist_desk.core.strokes import default_mnist_strokes_path, default_pendigits_path
 from mnist_desk.core.training_data import prepare_training_data
@@ -44,7 +45,7 @@ def test_limit_my_digits_and_drawn_style_are_added_to_training_only(mnist, tmp_p
 @needs_strokes
 def test_stop_while_drawing_the_drawn_style_digits(tmp_path, monkeypatch):
     monkeypatch.setenv("MNIST_DESK_HOME", str(tmp_path))  # no cached set from another test
-    with pytest.raises(InterruptedError):
+    with pytest.raises(Cancelled):
         prepare_training_data(val_size=100, limit=100, drawn_style=30, seed=5, should_stop=lambda: True)
     assert not list(tmp_path.rglob("drawn_*.npz")), "a stopped run must not cache a partial set"
 

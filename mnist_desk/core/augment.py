@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError, EmptyDrawing
+from .errors import Cancelled, DataError, EmptyDrawing
 from .preprocess import CANVAS_SIDE, prepare_drawing
 from .strokes import load_mnist_strokes, random_canvas_params, render_strokes
 
@@ -211,7 +211,7 @@ def drawn_style_images(
     skipped, so slightly fewer than ``n`` may come back.
     Results are cached under ``cache_dir`` (default: the user cache folder, or
     ``$MNIST_DESK_HOME/cache``) keyed by source, split, indices and seed. ``should_stop`` (a callable) is
-    polled between chunks; when it says stop, ``InterruptedError`` is raised and nothing is cached.
+    polled between chunks; when it says stop, ``Cancelled`` is raised and nothing is cached.
     """
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}")
@@ -240,7 +240,7 @@ def drawn_style_images(
 
     def check_stop():
         if should_stop is not None and should_stop():
-            raise InterruptedError("drawing the drawn-style digits was stopped")
+            raise Cancelled("drawing the drawn-style digits was stopped")
 
     if workers > 1 and len(indices) > 2000:
         # "spawn": the caller may be a thread of a process with Qt and TensorFlow threads running,
@@ -250,7 +250,7 @@ def drawn_style_images(
                 for part in pool.map(_generate, jobs):
                     check_stop()
                     parts.append(part)
-            except InterruptedError:
+            except Cancelled:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
     else:

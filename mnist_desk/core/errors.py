@@ -46,3 +46,7 @@ class TrainingError(MnistDeskError):
 
 class StoreError(MnistDeskError):
     """A model or digit set could not be saved."""
+
+
+class Cancelled(Exception):
+    """Work stopped because its caller asked it to (not a failure: nothing to report to the user)."""

@@ -16,6 +16,7 @@ import numpy as np
 from . import registry
 from .confusion import confusion_matrix
 from .data import to_float_images
+from .errors import Cancelled
 
 
 def _as_batch(images: np.ndarray) -> np.ndarray:
@@ -113,7 +114,7 @@ def layer_activations(model, layer_name: str, images: np.ndarray, batch_size: in
     out = []
     for i in range(0, len(x), batch_size):
         if should_stop is not None and should_stop():
-            raise InterruptedError("cancelled")
+            raise Cancelled("cancelled")
         a = np.asarray(sub(x[i : i + batch_size], training=False))
         out.append(a.reshape(len(a), -1))
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
@@ -208,7 +209,7 @@ def confusion(model, images: np.ndarray, labels: np.ndarray, batch_size: int = 1
     probs = []
     for i in range(0, len(x), batch_size):
         if should_stop is not None and should_stop():
-            raise InterruptedError("cancelled")
+            raise Cancelled("cancelled")
         probs.append(np.asarray(model(x[i : i + batch_size], training=False)))
         if on_progress is not None:
             on_progress(min(1.0, (i + batch_size) / len(x)))
@@ -249,7 +250,7 @@ def tsne_2d(features: np.ndarray, seed: int = 0, perplexity: float = 30.0, total
     """2-D t-SNE (scikit-learn), run in chunks so it reports progress and can be cancelled between chunks.
 
     The first chunk includes the early-exaggeration phase; each later chunk starts from the previous
-    embedding (``init=``) without exaggeration. Raises InterruptedError when cancelled.
+    embedding (``init=``) without exaggeration. Raises Cancelled when cancelled.
     """
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
@@ -277,7 +278,7 @@ def _tsne_chunks(features, seed, perplexity, total_iter, chunk_iter, on_progress
     done, emb = 0, "pca"
     while done < total_iter:
         if should_stop is not None and should_stop():
-            raise InterruptedError("cancelled")
+            raise Cancelled("cancelled")
         first = done == 0
         steps = max(250, min(chunk_iter, total_iter - done))
         tsne = TSNE(

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import check_arrays
-from .errors import DataError, StoreError
+from .errors import Cancelled, DataError, StoreError
 from .files import require_regular_file
 from .paths import user_data_dir
 from .preprocess import CANVAS_SIDE
@@ -171,7 +171,7 @@ def score_models(model_paths: list, x: np.ndarray, y: np.ndarray, should_stop=No
     xf = x.astype(np.float32) / 255.0
     for p in model_paths:
         if should_stop is not None and should_stop():
-            raise InterruptedError("cancelled")
+            raise Cancelled("cancelled")
         net = NumpyNet.from_keras_file(p)
         probs = np.concatenate([net.predict(xf[i : i + 256]) for i in range(0, len(xf), 256)]) if len(xf) else np.zeros((0, 10))
         out.append((Path(p).stem, score(probs, y)))

@@ -51,7 +51,7 @@ def prepare_training_data(
     ``drawn_style`` digits (MNIST's pen-stroke traces), ``pen_digits`` (real pen digits of the training
     writers) and ``not_digits`` (Omniglot characters and doodles, label ``NOT_A_DIGIT``) are drawn on a
     canvas on first use (a minute or so for 50,000 on two cores) and cached; ``should_stop`` is polled
-    between chunks of that work, and a stop raises ``InterruptedError``. With pen digits, the pen digits of
+    between chunks of that work, and a stop raises ``Cancelled``. With pen digits, the pen digits of
     the calibration writers are prepared for calibrating the model after the run.
     """
     ds = data.load_mnist(data_path)

@@ -31,16 +31,17 @@ from ..core.verdict import Thresholds, decide
 from .canvas import DrawingCanvas
 from .models import ModelHub
 from .prediction_view import AnswerLine, ModelInputView, PredictionBars, TopDigit
-from .tasks import Task
+from . import jobs
 
 log = logging.getLogger(__name__)
 NONE = "(none)"
 
 
-def _saliency_job(hub: ModelHub, model, x28: np.ndarray):
+def _saliency_job(cache, path, x28: np.ndarray):
+    """On the TensorFlow lane: the gradient of the top class's logit with respect to the drawing."""
     from ..core.inspection import input_gradients
 
-    g = input_gradients(hub.keras_model(model), x28, target="logits")
+    g = input_gradients(cache.keras(path), x28, target="logits")
     return g.top_class, g.top
 
 
@@ -83,9 +84,9 @@ class DrawTab(QWidget):
         self.current_input: np.ndarray | None = None
         self.last_probs: list[tuple[str, np.ndarray]] = []
         self._predict_pending = False
-        self._saliency_task: Task | None = None
+        self._saliency_task: jobs.Job | None = None
         self._saliency_again = False
-        self._digits_task: Task | None = None
+        self._digits_task: jobs.Job | None = None
         self.digits, problem = md.MyDigits.load_or_set_aside()
         self.startup_problems = [problem] if problem else []  # the window shows them in its notice bar
         self._build()
@@ -357,13 +358,13 @@ class DrawTab(QWidget):
             return
         self._saliency_again = False
         drawing = self.canvas.to_array()
-        task = Task(_saliency_job, self.hub, self.hub.current, self.current_input, name="saliency")
-        task.finished.connect(lambda r: self._show_saliency(r, drawing))
-        task.failed.connect(lambda msg, details: self.message.emit(f"Saliency failed: {msg}"))
-        task.done.connect(self._saliency_done)
-        self._saliency_task = task
+        cache, path, x = self.hub.cache, self.hub.current.path, self.current_input
         self.message.emit("Computing saliency (the first time loads TensorFlow)…")
-        task.start()
+        self._saliency_task = jobs.run(
+            lambda _state: _saliency_job(cache, path, x), lane="tensorflow", name="saliency",
+            on_result=lambda r: self._show_saliency(r, drawing),
+            on_error=lambda exc: self.message.emit(f"Saliency failed: {jobs.describe(exc)}"),
+            on_done=self._saliency_done)
 
     def _saliency_done(self) -> None:
         if self._saliency_again:
@@ -454,11 +455,11 @@ class DrawTab(QWidget):
                 paths.append(m.path)
         if self._digits_task is not None and self._digits_task.is_running():
             self._digits_task.cancel()
-        task = Task(md.score_models, paths, self.digits.x.copy(), self.digits.y.copy(), name="score-my-digits")
-        task.finished.connect(self._show_digit_scores)
-        task.failed.connect(lambda msg, d: None if msg == "cancelled" else self.message.emit(f"Scoring your digits failed: {msg}"))
-        self._digits_task = task
-        task.start()
+        x, y = self.digits.x.copy(), self.digits.y.copy()
+        self._digits_task = jobs.run(
+            lambda state: md.score_models(paths, x, y, should_stop=state.should_stop), lane="numpy",
+            name="score-my-digits", on_result=self._show_digit_scores,
+            on_error=lambda exc: self.message.emit(f"Scoring your digits failed: {jobs.describe(exc)}"))
 
     def _show_digit_scores(self, scores) -> None:
         self.digit_scores = scores
@@ -472,4 +473,4 @@ class DrawTab(QWidget):
     def shutdown(self) -> None:
         for t in (self._saliency_task, self._digits_task):
             if t is not None:
-                t.shutdown()
+                t.cancel()

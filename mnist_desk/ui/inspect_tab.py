@@ -1,7 +1,6 @@
 """The Inspect view: weights, gradients, errors, hidden features and a summary of the current model.
 
-Only the visible sub-view computes; every slow step runs in a worker (:mod:`.inspect.jobs` through a
-:class:`~mnist_desk.ui.tasks.Task`) with a progress line, and results are cached per model (and per
+Only the visible sub-view computes; every slow step runs off the GUI thread (:mod:`.inspect.work` on the job runner) with a progress line, and results are cached per model (and per
 drawing where the drawing matters), so switching back and forth recomputes nothing.
 """
 

@@ -14,7 +14,7 @@ from ..core.paths import unwritable_data_dir, user_data_dir
 from .draw_tab import DrawTab
 from .models import ModelHub
 from .notice_bar import NoticeBar
-from .tasks import Task, shutdown_all
+from . import jobs
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
             self.notices.add(problem)
         self.errors: list[str] = []
         self._error_boxes: list[QMessageBox] = []
-        self._tf_task: Task | None = None
+        self._tf_task: jobs.Job | None = None
         self._extra_tabs()
         s = settings()
         geom = s.value("geometry")
@@ -100,10 +100,9 @@ class MainWindow(QMainWindow):
         if self._tf_task is not None:
             return
         self.tf_state.setText("TensorFlow: loading…")
-        self._tf_task = Task(_import_tensorflow, name="import-tensorflow")
-        self._tf_task.finished.connect(self._tensorflow_ready)
-        self._tf_task.failed.connect(lambda m, d: self.tf_state.setText(f"TensorFlow: failed ({m})"))
-        self._tf_task.start()
+        self._tf_task = jobs.run(lambda _state: _import_tensorflow(), lane="tensorflow", name="import-tensorflow",
+                                 on_result=self._tensorflow_ready,
+                                 on_error=lambda exc: self.tf_state.setText(f"TensorFlow: failed ({jobs.describe(exc)})"))
 
     def _tensorflow_ready(self, _result=None) -> None:
         self.tf_state.setText("TensorFlow: ready")
@@ -128,5 +127,5 @@ class MainWindow(QMainWindow):
             s.setValue("tab", self.tabs.currentIndex())
         for part in (self.train, self.inspect, self.draw, self.hub):
             part.shutdown()
-        shutdown_all()
+        jobs.shutdown_all()
         super().closeEvent(event)

@@ -1,7 +1,8 @@
 """The models the window knows: shipped ones, the user's store, and files opened by hand.
 
-Predictions on the canvas use :class:`NumpyNet` (no TensorFlow, milliseconds per drawing); the Keras
-model of an entry is loaded on demand inside a worker (for gradients, inspection).
+Predictions on the canvas use :class:`NumpyNet` (no TensorFlow, milliseconds per drawing). The nets and
+Keras models live in a :class:`~mnist_desk.core.model_cache.ModelCache` (``hub.cache``), which jobs are
+handed instead of this Qt object; the hub only says which model is current and which exist.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from ..core import store
+from ..core.model_cache import ModelCache
 from ..core.numpy_net import NumpyNet
-from .tasks import Task
+from . import jobs
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +30,9 @@ class ModelHub(QObject):
         super().__init__(parent)
         self.models: list[store.StoredModel] = []
         self._extra: list[store.StoredModel] = []  # opened from files elsewhere
-        self._nets: dict[str, NumpyNet] = {}
-        self._keras: dict[str, object] = {}  # only touched from worker threads (see keras_model)
+        self.cache = ModelCache()
         self.current: store.StoredModel | None = None
-        self._tasks: set[Task] = set()
+        self._jobs: set[jobs.Job] = set()
         self.problems: list[str] = []  # what could not be listed (the first refresh runs before anyone listens)
         self.refresh()
 
@@ -58,7 +59,7 @@ class ModelHub(QObject):
 
     # ------------------------------------------------------------------ loading
     def net(self, m: store.StoredModel | None) -> NumpyNet | None:
-        return None if m is None else self._nets.get(str(m.path))
+        return None if m is None else self.cache.cached_net(m.path)
 
     def select(self, key: str | Path | None) -> None:
         """Make a model current once its weights are read (in a worker). On failure the old model stays."""
@@ -66,73 +67,62 @@ class ModelHub(QObject):
         if m is None:
             self.loadFailed.emit(f"no model {key!r}")
             return
-        if str(m.path) in self._nets:
+        if self.cache.cached_net(m.path) is not None:
             self.current = m
             self.currentChanged.emit(m)
             return
         self._load(m, make_current=True)
 
     def ensure_net(self, m: store.StoredModel) -> None:
-        if str(m.path) not in self._nets:
+        if self.cache.cached_net(m.path) is None:
             self._load(m, make_current=False)
 
     def _load(self, m: store.StoredModel, make_current: bool) -> None:
-        task = Task(NumpyNet.from_keras_file, m.path, name=f"load-{m.name}")
+        cache, path = self.cache, m.path
 
-        def ok(net):
-            self._nets[str(m.path)] = net
+        def ok(_net):
             self.netLoaded.emit(str(m.path))
             if make_current:
                 self.current = m
                 self.currentChanged.emit(m)
 
-        task.finished.connect(ok)
-        task.failed.connect(lambda msg, details: self.loadFailed.emit(msg))
-        self._track(task)
+        self._track(jobs.Job(lambda _state: cache.net(path), lane="numpy", name=f"load-{m.name}"), ok)
 
     def open_file(self, path: str | Path) -> None:
         """Add a .keras file from anywhere; vetted and loaded in a worker; an error keeps the current model."""
         path = Path(path)
         meta = store.read_metadata(path)
         m = store.StoredModel(path.stem, path, meta, shipped=False)
-        task = Task(NumpyNet.from_keras_file, path, name="open-model")
+        cache = self.cache
 
-        def ok(net):
-            self._nets[str(path)] = net
+        def ok(_net):
             if all(str(e.path) != str(path) for e in self._extra):
                 self._extra.append(m)
             self.refresh()
             self.current = m
             self.currentChanged.emit(m)
 
-        task.finished.connect(ok)
-        task.failed.connect(lambda msg, details: self.loadFailed.emit(msg))
-        self._track(task)
+        self._track(jobs.Job(lambda _state: cache.net(path), lane="numpy", name="open-model"), ok)
 
     def forget(self, m: store.StoredModel) -> None:
         """Drop a model's cached net (it failed on a drawing): choosing it again reloads and re-checks it."""
-        self._nets.pop(str(m.path), None)
+        self.cache.forget(m.path)
 
     def add_in_memory(self, m: store.StoredModel, net: NumpyNet) -> None:
         """A model just trained and saved: cache its net and make it current."""
-        self._nets[str(m.path)] = net
+        self.cache.put_net(m.path, net)
         self.refresh()
         found = self.find(str(m.path)) or m
         self.current = found
         self.currentChanged.emit(found)
 
-    def keras_model(self, m: store.StoredModel):
-        """The Keras model of an entry. Call only from a worker thread (it may import TensorFlow)."""
-        key = str(m.path)
-        if key not in self._keras:
-            self._keras[key] = store.load_model(m.path)
-        return self._keras[key]
-
-    def _track(self, task: Task) -> None:
-        self._tasks.add(task)
-        task.done.connect(lambda: self._tasks.discard(task))
-        task.start()
+    def _track(self, job: jobs.Job, ok) -> None:
+        job.finished.connect(ok)
+        job.failed.connect(lambda exc: self.loadFailed.emit(jobs.describe(exc)))
+        self._jobs.add(job)
+        job.done.connect(lambda: self._jobs.discard(job))
+        job.start()
 
     def shutdown(self) -> None:
-        for t in list(self._tasks):
-            t.shutdown()
+        for job in list(self._jobs):
+            job.cancel()

@@ -1,9 +1,9 @@
 """The Train view: pick data, architecture and hyperparameters, train in a worker thread while curves grow.
 
-``run_training`` is a plain function (data loading, ``core.training.train``, test evaluation, the numpy
-snapshot for the canvas and the atomic save all happen in the worker thread that calls it); the view
-runs it in a :class:`~mnist_desk.ui.tasks.Task` and only appends progress reports to numpy buffers,
-which a ~30 Hz timer draws. Stop ends training within one batch and keeps the model (Save stores it).
+``core.runs.run_training`` is a plain function (data loading, training, test evaluation, the numpy
+snapshot for the canvas and the atomic save all happen in the thread that calls it); the view runs it
+on the job runner's training lane and only appends progress reports to numpy buffers, which a ~30 Hz
+timer draws. Stop ends training within one batch and keeps the model (Save stores it).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from ..core.memory import collect_garbage
 from ..core.runs import RunMetadata, RunOutcome, TrainSpec, run_training, save_outcome
 from .curves import LiveCurves, RunRecord, export_figure
 from .hparam_form import TrainForm
-from .tasks import Task
+from . import jobs
 from .train_job import confusion_summary, describe_training, fmt_seconds, format_value, pct
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,8 @@ class TrainTab(QWidget):
         super().__init__(parent)
         self.hub = hub
         self.draw_tab = draw_tab
-        self.task: Task | None = None
-        self._save_task: Task | None = None
+        self.task: jobs.Job | None = None
+        self._save_task: jobs.Job | None = None
         self._abort = threading.Event()
         self._closing = False
         self._last_progress = None
@@ -212,10 +212,13 @@ class TrainTab(QWidget):
                          drawn_style=self.form.drawn_style(), pen_digits=self.form.pen_digits(),
                          not_digits=self.form.not_digits())
         self._abort = threading.Event()
-        task = Task(run_training, spec, name="train", save_name=name, abort=self._abort)
+        abort = self._abort
+        task = jobs.Job(lambda state: run_training(spec, state.report, state.should_stop, save_name=name, abort=abort),
+                        lane="train", name="train")
         task.progress.connect(self._on_progress)
         task.finished.connect(self._on_finished)
         task.failed.connect(self._on_failed)
+        task.cancelled.connect(self._on_cancelled)
         task.done.connect(lambda t=task: self._on_done(t))
         self.task = task
         self._run_config, self._run_name, self._run_limit = config, name, self.form.limit()
@@ -303,18 +306,21 @@ class TrainTab(QWidget):
         self._add_run(self._last_record)
         self._outcome_of_run = out
 
-    def _on_failed(self, message: str, details: str) -> None:
+    def _on_cancelled(self) -> None:  # stopped while the data was being prepared: nothing was trained
         if self._closing:
             return
         self.curves.stop()
-        if message == "cancelled":  # stopped while the data was being prepared: nothing was trained
-            self.progress_bar.setFormat("stopped")
-            self._say("Stopped before training began; nothing was trained.")
-            return
-        self.progress_bar.setFormat("failed")
-        self._say(f"Training failed: {message}", error=True)
+        self.progress_bar.setFormat("stopped")
+        self._say("Stopped before training began; nothing was trained.")
 
-    def _on_done(self, task: Task) -> None:
+    def _on_failed(self, exc: BaseException) -> None:
+        if self._closing:
+            return
+        self.curves.stop()
+        self.progress_bar.setFormat("failed")
+        self._say(f"Training failed: {jobs.describe(exc)}", error=True)
+
+    def _on_done(self, task: jobs.Job) -> None:
         if self.task is task:
             self.task = None
         if not self._closing:
@@ -344,7 +350,7 @@ class TrainTab(QWidget):
         if self._save_task is not None and self._save_task.is_running():
             return False
         name = self.name_edit.text().strip() or self._run_name
-        task = Task(save_outcome, out, name, name="save-model")
+        task = jobs.Job(lambda _state: save_outcome(out, name), lane="train", name="save-model")
         self.save_button.setEnabled(False)
         rec = self._last_record
 
@@ -357,9 +363,9 @@ class TrainTab(QWidget):
             self._refresh_table()
             self._say(f"Saved as “{m.name}”; it is now the Draw view's model.")
 
-        def failed(msg, _details):
+        def failed(exc):
             self.save_button.setEnabled(True)
-            self._say(f"Could not save: {msg}", error=True)
+            self._say(f"Could not save: {jobs.describe(exc)}", error=True)
 
         task.finished.connect(saved)
         task.failed.connect(failed)
@@ -461,6 +467,7 @@ class TrainTab(QWidget):
         self.curves.timer.stop()
         for t in (self.task, self._save_task):
             if t is not None:
-                t.shutdown()
+                t.cancel()
+                t.wait(30)
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
-from ..tasks import Task
+from .. import jobs
 from .figures import save_figure
 
 log = logging.getLogger(__name__)
@@ -124,15 +124,18 @@ class JobSlot(QObject):
     def __init__(self, status: StatusLine, name: str, on_error: Callable[[str], None], parent=None):
         super().__init__(parent)
         self.status, self.name, self.on_error = status, name, on_error
-        self.task: Task | None = None
+        self.task: jobs.Job | None = None
         self._pending = None
         self._generation = 0
-        self._tasks: set[Task] = set()
+        self._tasks: set[jobs.Job] = set()
         self.last_error: str | None = None
+        self.was_cancelled = False  # the newest request was stopped (by the user or a newer request)
 
-    def run(self, fn, *args, on_result: Callable, text: str, cancellable: bool = False, **kwargs) -> None:
+    def run(self, fn: Callable[[jobs.JobState], object], *, on_result: Callable, text: str, cancellable: bool = False,
+            lane: str = "tensorflow") -> None:
+        """Run ``fn(state)`` on ``lane`` (Keras work by default: the one TensorFlow thread)."""
         self._generation += 1
-        request = (self._generation, fn, args, kwargs, on_result, text, cancellable)
+        request = (self._generation, fn, lane, on_result, text, cancellable)
         if self.task is not None and self.task.is_running():
             self._pending = request
             self.task.cancel()
@@ -148,14 +151,15 @@ class JobSlot(QObject):
             self.task.cancel()
 
     def _start(self, request) -> None:
-        gen, fn, args, kwargs, on_result, text, cancellable = request
-        task = Task(fn, *args, name=f"inspect-{self.name}", **kwargs)
+        gen, fn, lane, on_result, text, cancellable = request
+        task = jobs.Job(fn, lane=lane, name=f"inspect-{self.name}")
         self.task = task
-        self.last_error = None
+        self.last_error, self.was_cancelled = None, False
         self.status.busy(self, text, cancellable)
         task.progress.connect(self._on_progress)
         task.finished.connect(lambda result: self._on_finished(gen, on_result, result))
-        task.failed.connect(lambda msg, details: self._on_failed(gen, msg))
+        task.failed.connect(lambda exc: self._on_failed(gen, jobs.describe(exc)))
+        task.cancelled.connect(lambda: self._on_cancelled(gen))
         task.done.connect(lambda: self._on_done(task))
         self._tasks.add(task)
         task.start()
@@ -174,17 +178,19 @@ class JobSlot(QObject):
             log.exception("showing %s failed", self.name)
             self._on_failed(gen, f"{type(exc).__name__}: {exc}")
 
+    def _on_cancelled(self, gen: int) -> None:
+        if gen == self._generation:
+            self.was_cancelled = True
+            self.status.idle(self, "Cancelled.")
+
     def _on_failed(self, gen: int, message: str) -> None:
         if gen != self._generation:
             return
         self.last_error = message
-        if message == "cancelled":
-            self.status.idle(self, "Cancelled.")
-        else:
-            self.status.idle(self, f"Failed: {message}")
-            self.on_error(message)
+        self.status.idle(self, f"Failed: {message}")
+        self.on_error(message)
 
-    def _on_done(self, task: Task) -> None:
+    def _on_done(self, task: jobs.Job) -> None:
         self._tasks.discard(task)
         if task is self.task:
             self.task = None
@@ -195,7 +201,7 @@ class JobSlot(QObject):
     def shutdown(self) -> None:
         self._pending = None
         for t in list(self._tasks):
-            t.shutdown()
+            t.cancel()
 
 
 # ------------------------------------------------------------------------------ the view base

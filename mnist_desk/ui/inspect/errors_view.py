@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidg
 
 from ...core.inspection import cell_indices
 from ...core.verdict import format_confidence
-from . import jobs
+from . import work
 from .common import InspectView, model_key
 from .figures import confusion_figure
 from .gallery import Gallery
@@ -63,8 +63,9 @@ class ErrorsView(InspectView):
         if key in self._cache:
             self._show(key)
             return
-        m = self.model
-        self.job.run(jobs.confusion, self.hub, m, on_result=lambda r: self._got(key, r), cancellable=True,
+        m, cache = self.model, self.hub.cache
+        self.job.run(lambda st: work.confusion(cache, m, st.should_stop, st.report), on_result=lambda r: self._got(key, r),
+                     cancellable=True,
                      text=f"Classifying the 10,000 test images with {m.name}…")
 
     def _got(self, key, result) -> None:

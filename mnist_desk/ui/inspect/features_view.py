@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QSplitter, QVBoxLayout, QWidget
 
-from . import jobs
+from . import work
 from .common import LRU, InspectView, image_key, model_key
 from .gallery import Gallery, digit_qimage
 from .figures import scatter_figure
@@ -31,8 +31,8 @@ class FeaturesView(InspectView):
         self._feats = LRU(6)  # (model key, layer, n) -> Features (activations: the big item)
         self._proj = LRU(12)  # (model key, layer, n, method) -> Projection
         self._points = LRU(64)  # projection key + (image key,) -> drawing point
-        self.features: jobs.Features | None = None
-        self.projection: jobs.Projection | None = None
+        self.features: work.Features | None = None
+        self.projection: work.Projection | None = None
         self.point: dict | None = None
         self._shown = None
         self._shown_point = None
@@ -120,8 +120,8 @@ class FeaturesView(InspectView):
             return
         mk = model_key(self.model)
         if mk not in self._facts:
-            m = self.model
-            self.facts_job.run(jobs.model_facts, self.hub, m, on_result=lambda f: self._got_facts(mk, f),
+            m, cache = self.model, self.hub.cache
+            self.facts_job.run(lambda _st: work.model_facts(cache, m), on_result=lambda f: self._got_facts(mk, f),
                                text=f"Reading the layers of {m.name}…")
             return
         if self._facts_model != mk:
@@ -132,12 +132,12 @@ class FeaturesView(InspectView):
             self._show(key)
             self._request_point()
             return
-        if not force and key == self._requested and self.job.last_error == "cancelled":
+        if not force and key == self._requested and self.job.was_cancelled:
             self.status.idle(self.job, f"{key[3]} cancelled; press Compute to run it")
             return
         self._requested = key
-        cached = self._feats.get(key[:3])
-        self.job.run(jobs.features_and_projection, self.hub, self.model, key[1], key[2], key[3], cached,
+        cached, m, cache = self._feats.get(key[:3]), self.model, self.hub.cache
+        self.job.run(lambda st: work.features_and_projection(cache, m, key[1], key[2], key[3], cached, st), lane="numpy",
                      on_result=lambda r: self._got_projection(key, r), cancellable=True,
                      text=f"{key[3]} of layer {key[1]} on {key[2]:,} test images…")
 
@@ -195,9 +195,10 @@ class FeaturesView(InspectView):
         if pkey in self._points:
             self._show_point(pkey)
             return
-        x = self.drawing.reshape(28, 28)
-        self.point_job.run(jobs.drawing_point, self.hub, self.model, self._feats[key[:3]], self._proj[key], x,
-                           NEIGHBOURS, on_result=lambda r: self._got_point(pkey, r), text="Placing your drawing…")
+        x, m, cache = self.drawing.reshape(28, 28), self.model, self.hub.cache
+        feats, proj = self._feats[key[:3]], self._proj[key]
+        self.point_job.run(lambda _st: work.drawing_point(cache, m, feats, proj, x, NEIGHBOURS),
+                           on_result=lambda r: self._got_point(pkey, r), text="Placing your drawing…")
 
     def _got_point(self, pkey, result) -> None:
         self._points[pkey] = result

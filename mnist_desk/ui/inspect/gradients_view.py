@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
 
 from ...core.verdict import format_confidence
-from . import jobs
+from . import work
 from .common import LRU, InspectView, image_key, model_key
 from .mosaic_view import MosaicView
 from .figures import panels_figure
@@ -22,7 +22,7 @@ TARGET_TIP = (
 )
 
 
-def gradients_panel(r: jobs.GradientResult) -> Panel:
+def gradients_panel(r: work.GradientResult) -> Panel:
     g = r.grads
     s = g.scale
     what = "logit" if g.target == "logits" else "probability"
@@ -40,9 +40,9 @@ def gradients_panel(r: jobs.GradientResult) -> Panel:
                  ColourBar(DIVERGING, -s, s, f"d {what} / d pixel"), note)
 
 
-def gradients_job(hub, m, image, index, target, samples):
+def gradients_job(cache, m, image, index, target, samples):
     """Worker: the gradients and their grid, ready to show."""
-    r = jobs.gradients(hub, m, image, index, target, samples)
+    r = work.gradients(cache, m, image, index, target, samples)
     p = gradients_panel(r)
     return r, p, mosaic(p)
 
@@ -54,7 +54,7 @@ class GradientsView(InspectView):
         super().__init__(hub, parent)
         self.job = self.slot("gradients")
         self._cache = LRU(64)  # per model, input, target and SmoothGrad setting
-        self.result: jobs.GradientResult | None = None
+        self.result: work.GradientResult | None = None
         self._shown = None
         self.source = QComboBox()
         self.source.addItems([DRAWING, TEST])
@@ -148,7 +148,8 @@ class GradientsView(InspectView):
             return
         image = None if key[1][0] == "test" else self.drawing.reshape(28, 28)
         index = key[1][1] if key[1][0] == "test" else None
-        self.job.run(gradients_job, self.hub, self.model, image, index, key[2], key[3],
+        m, cache = self.model, self.hub.cache
+        self.job.run(lambda _st: gradients_job(cache, m, image, index, key[2], key[3]),
                      on_result=lambda r: self._got(key, r), text="Computing the ten class gradients…")
 
     def _got(self, key, result) -> None:

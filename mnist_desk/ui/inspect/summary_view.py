@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
-from . import jobs
+from . import work
 from .common import InspectView, model_key
 from .figures import summary_figure
 from .panels import CLASS_COLOURS
@@ -96,9 +96,9 @@ class SummaryView(InspectView):
             return
         key = model_key(self.model)
         if key not in self._cache:
-            m = self.model
+            m, cache = self.model, self.hub.cache
             self._show_metadata()
-            self.job.run(jobs.model_facts, self.hub, m, on_result=lambda f: self._got(key, f), text=f"Reading the layers of {m.name}…")
+            self.job.run(lambda _st: work.model_facts(cache, m), on_result=lambda f: self._got(key, f), text=f"Reading the layers of {m.name}…")
             return
         self._show(key)
 

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout
 
 from ...core.inspection import FirstLayerWeights
-from . import jobs
+from . import work
 from .common import LRU, InspectView, image_key, model_key
 from .mosaic_view import MosaicView
 from .figures import panels_figure
@@ -60,9 +60,9 @@ def feature_maps_panel(name: str, maps: np.ndarray, x: np.ndarray) -> Panel:
                  ColourBar(DIVERGING, -lim, lim, "activation"))
 
 
-def weights_job(hub, m):
+def weights_job(cache, m):
     """Worker: the weights, and both grids (shared and per-image colour scales) ready to show."""
-    w = jobs.weights(hub, m)
+    w = work.weights(cache, m)
     grids = {}
     for shared in (True, False):
         p = weights_panel(w, shared)
@@ -70,8 +70,8 @@ def weights_job(hub, m):
     return w, grids
 
 
-def feature_maps_job(hub, m, x):
-    name, maps = jobs.feature_maps(hub, m, x)
+def feature_maps_job(cache, m, x):
+    name, maps = work.feature_maps(cache, m, x)
     p = feature_maps_panel(name, maps, x)
     return p, mosaic(p)
 
@@ -120,8 +120,8 @@ class WeightsView(InspectView):
             return
         key = model_key(self.model)
         if key not in self._weights:
-            m = self.model
-            self.weights_job.run(weights_job, self.hub, m, on_result=lambda w: self._got_weights(key, w),
+            m, cache = self.model, self.hub.cache
+            self.weights_job.run(lambda _st: weights_job(cache, m), on_result=lambda w: self._got_weights(key, w),
                                  text=f"Reading the weights of {m.name}…")
             return
         self._show_weights()
@@ -166,7 +166,8 @@ class WeightsView(InspectView):
             if k in self._maps:
                 self.drawing_grid.set_panel(*self._maps[k])
             else:
-                self.maps_job.run(feature_maps_job, self.hub, self.model, x, on_result=lambda r: self._got_maps(k, r),
+                m, cache = self.model, self.hub.cache
+                self.maps_job.run(lambda _st: feature_maps_job(cache, m, x), on_result=lambda r: self._got_maps(k, r),
                                   text="Computing the feature maps of your drawing…")
         else:
             self.drawing_grid.set_panel(None)

@@ -1,8 +1,9 @@
-"""The Inspect view's background jobs: plain functions run by a Task in a worker thread, never the GUI's.
+"""The Inspect view's work: plain functions the job runner calls off the GUI thread.
 
-Each job takes the hub and a StoredModel, calls ``hub.keras_model(m)`` then one function of
-:mod:`mnist_desk.core.inspection`, and returns arrays. TensorFlow work is serialised by one lock, so two
-views never run the same Keras model at once and the two CPU cores are not oversubscribed.
+Each takes the model cache and a StoredModel, gets the Keras model from the cache and calls one function
+of :mod:`mnist_desk.core.inspection`. They run on the job runner's one TensorFlow thread (its
+``tensorflow`` lane), so two views never run the same Keras model at once; a projection runs its
+t-SNE on a numpy thread and hands only its Keras part to the TensorFlow one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import numpy as np
 
 from ...core import inspection as ins
 
-TF_LOCK = threading.RLock()
 _DATA_LOCK = threading.Lock()
 _DATA = {}
 NEIGHBOUR_POOL = 10_000  # training images searched for a drawing's nearest neighbours
@@ -32,33 +32,30 @@ def dataset():
         return _DATA["mnist"]
 
 
-def _model(hub, m):
-    return hub.keras_model(m)
+def _model(cache, m):
+    return cache.keras(m.path)
 
 
 # ------------------------------------------------------------------------------ model facts
-def model_facts(hub, m) -> dict:
+def model_facts(cache, m) -> dict:
     """Layer table, hidden layers and the first layer's kind: everything the views need to lay themselves out."""
-    with TF_LOCK:
-        model = _model(hub, m)
-        first = ins.first_weight_layer(model)
-        return {
-            "layers": ins.layer_table(model),
-            "hidden": ins.hidden_layer_names(model),
-            "default_hidden": ins.default_hidden_layer(model),
-            "first_kind": "conv" if first.__class__.__name__ == "Conv2D" else ("linear" if first.name == "logits" else "dense"),
-        }
+    model = _model(cache, m)
+    first = ins.first_weight_layer(model)
+    return {
+        "layers": ins.layer_table(model),
+        "hidden": ins.hidden_layer_names(model),
+        "default_hidden": ins.default_hidden_layer(model),
+        "first_kind": "conv" if first.__class__.__name__ == "Conv2D" else ("linear" if first.name == "logits" else "dense"),
+    }
 
 
 # ------------------------------------------------------------------------------ weights
-def weights(hub, m) -> ins.FirstLayerWeights:
-    with TF_LOCK:
-        return ins.first_layer_weights(_model(hub, m))
+def weights(cache, m) -> ins.FirstLayerWeights:
+    return ins.first_layer_weights(_model(cache, m))
 
 
-def feature_maps(hub, m, x28: np.ndarray):
-    with TF_LOCK:
-        return ins.feature_maps(_model(hub, m), x28)
+def feature_maps(cache, m, x28: np.ndarray):
+    return ins.feature_maps(_model(cache, m), x28)
 
 
 # ------------------------------------------------------------------------------ gradients
@@ -70,7 +67,7 @@ class GradientResult:
     grads: ins.InputGradients
 
 
-def gradients(hub, m, image: np.ndarray | None, test_index: int | None, target: str, samples: int) -> GradientResult:
+def gradients(cache, m, image: np.ndarray | None, test_index: int | None, target: str, samples: int) -> GradientResult:
     label = None
     if image is None:
         ds = dataset()
@@ -79,16 +76,14 @@ def gradients(hub, m, image: np.ndarray | None, test_index: int | None, target: 
         source = f"test image #{test_index}"
     else:
         source = "your drawing"
-    with TF_LOCK:
-        g = ins.input_gradients(_model(hub, m), image, target=target, smoothgrad_samples=samples)
+    g = ins.input_gradients(_model(cache, m), image, target=target, smoothgrad_samples=samples)
     return GradientResult(np.asarray(image, np.float32), label, source, g)
 
 
 # ------------------------------------------------------------------------------ errors
-def confusion(hub, m, should_stop=None, on_progress=None):
+def confusion(cache, m, should_stop=None, on_progress=None):
     ds = dataset()
-    with TF_LOCK:
-        c = ins.confusion(_model(hub, m), ds.x_test, ds.y_test, should_stop=should_stop, on_progress=on_progress)
+    c = ins.confusion(_model(cache, m), ds.x_test, ds.y_test, should_stop=should_stop, on_progress=on_progress)
     return c, ds
 
 
@@ -110,17 +105,16 @@ class Projection:
     pca: object | None  # the fitted PCA (projects new points); None for t-SNE
 
 
-def features(hub, m, layer: str, n: int, should_stop=None, on_progress=None) -> Features:
+def features(cache, m, layer: str, n: int, should_stop=None, on_progress=None) -> Features:
     ds = dataset()
     n = min(n, len(ds.x_test))
     report = on_progress or (lambda f: None)
-    with TF_LOCK:
-        model = _model(hub, m)
-        test = ins.layer_activations(model, layer, ds.x_test[:n], should_stop=should_stop)
-        report(0.3)
-        k = int(np.clip(FEATURE_BUDGET // max(test.shape[1], 1), 1000, NEIGHBOUR_POOL))
-        k = min(k, len(ds.x_train))
-        train = ins.layer_activations(model, layer, ds.x_train[:k], should_stop=should_stop)
+    model = _model(cache, m)
+    test = ins.layer_activations(model, layer, ds.x_test[:n], should_stop=should_stop)
+    report(0.3)
+    k = int(np.clip(FEATURE_BUDGET // max(test.shape[1], 1), 1000, NEIGHBOUR_POOL))
+    k = min(k, len(ds.x_train))
+    train = ins.layer_activations(model, layer, ds.x_train[:k], should_stop=should_stop)
     report(1.0)
     return Features(layer, n, test, ds.y_test[:n].copy(), train, ds)
 
@@ -144,20 +138,19 @@ def project(feats: Features, method: str, should_stop=None, on_progress=None) ->
         return Projection(method, ins.tsne_2d(feats.test, on_progress=on_progress, should_stop=should_stop), None)
 
 
-def features_and_projection(hub, m, layer: str, n: int, method: str, cached: Features | None,
-                            should_stop=None, on_progress=None):
-    """Activations (unless cached) then the 2-D projection; progress covers both."""
-    report = on_progress or (lambda f: None)
+def features_and_projection(cache, m, layer: str, n: int, method: str, cached: Features | None, state):
+    """Activations (unless cached, on the TensorFlow thread) then the 2-D projection (here, on a numpy
+    thread, so a long t-SNE never holds up other views' Keras work); progress covers both."""
     share = 0.0 if cached is not None else (0.2 if method == "t-SNE" else 0.8)
-    feats = cached or features(hub, m, layer, n, should_stop, lambda f: report(share * f))
-    proj = project(feats, method, should_stop, lambda f: report(share + (1 - share) * f))
+    feats = cached or state.on_lane(
+        "tensorflow", lambda: features(cache, m, layer, n, state.should_stop, lambda f: state.report(share * f)))
+    proj = project(feats, method, state.should_stop, lambda f: state.report(share + (1 - share) * f))
     return feats, proj
 
 
-def drawing_point(hub, m, feats: Features, proj: Projection, x28: np.ndarray, k: int = 8) -> dict:
+def drawing_point(cache, m, feats: Features, proj: Projection, x28: np.ndarray, k: int = 8) -> dict:
     """Where the drawing lies in the projection, and its k nearest training images in the hidden space."""
-    with TF_LOCK:
-        q = ins.layer_activations(_model(hub, m), feats.layer, x28[None])[0]
+    q = ins.layer_activations(_model(cache, m), feats.layer, x28[None])[0]
     if proj.pca is not None:
         xy = proj.pca.transform(q[None])[0]
     else:
