@@ -4,7 +4,10 @@ After each cycle the window must still respond. Prints the memory growth from th
 cycle (after one-off warm-up: TensorFlow import, graph tracing) to the end of the last, the threads
 left running after the window closes, and the longest gap between GUI event-loop ticks (a 5 ms timer).
 Prints `cycles: 20, rss growth MB: x` (target <= 150), `threads left: 0`, `max UI stall ms: x`.
-Run: python benchmarks/soak.py [cycles]
+Run: python benchmarks/soak.py [cycles] [--no-memory-workarounds]
+
+``--no-memory-workarounds`` skips core/memory.py's malloc-arena cap and GC freeze (patched out from here),
+to measure whether they are still needed.
 """
 
 from __future__ import annotations
@@ -29,14 +32,19 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def main(cycles: int = 20) -> None:
+def main(cycles: int = 20, memory_workarounds: bool = True) -> None:
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
     app = QApplication(sys.argv[:1])
     from mnist_desk.core.training import TrainConfig
-    from mnist_desk.ui import jobs
+    from mnist_desk.ui import jobs, main_window
     from mnist_desk.ui.main_window import MainWindow
+
+    if not memory_workarounds:
+        main_window.limit_malloc_arenas = lambda *a, **k: False
+        main_window.freeze_long_lived = lambda *a, **k: None
+    print(f"memory workarounds: {'on' if memory_workarounds else 'off'}")
     from tests.ui.support import drag
 
     threads_before = threading.active_count()
@@ -155,4 +163,5 @@ def main(cycles: int = 20) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(int(args[0]) if args else 20, memory_workarounds="--no-memory-workarounds" not in sys.argv)

@@ -40,10 +40,11 @@ def test_importing_all_of_core_loads_no_qt():
 
 
 def test_import_linter_contract():
-    """The pyproject's import-linter contract (core may not import PySide6/pyqtgraph/mnist_desk.ui)."""
+    """The pyproject's import-linter contracts: core may not import PySide6/pyqtgraph/mnist_desk.ui, and the
+    layers cli > ui > core (the ui once imported the cli, which imports the ui: a cycle)."""
     root = Path(__file__).resolve().parents[1]
     exe = Path(sys.executable).parent / "lint-imports"
     cmd = [str(exe)] if exe.exists() else [shutil.which("lint-imports") or "lint-imports"]
     r = subprocess.run(cmd + ["--config", str(root / "pyproject.toml")], cwd=root, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "1 kept, 0 broken" in r.stdout
+    assert "2 kept, 0 broken" in r.stdout
