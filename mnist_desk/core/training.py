@@ -21,11 +21,6 @@ from .model_plan import plan_model
 from .errors import TrainingError
 from .non_digits import NOT_A_DIGIT
 
-# Cross-entropy of a uniform guess over 10 classes is 2.3 nats; a running mean above this means the
-# optimiser has blown up even if the numbers are still finite (big learning rates do this).
-DIVERGED_LOSS = 1e3
-
-
 @dataclass
 class TrainConfig:
     arch: str = "cnn"
@@ -185,125 +180,6 @@ def image_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | Non
     return ds.batch(batch_size).map(as_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def _make_callback(state: dict, config: TrainConfig, x_val, y_val, on_progress, should_stop):
-    import keras
-
-    class ProgressCallback(keras.callbacks.Callback):
-        """Throttled progress, cooperative stop, NaN stop and validation that is skipped after a stop."""
-
-        def on_train_begin(self, logs=None):
-            state["t0"] = time.perf_counter()
-            state["last_report"] = state["t0"]
-
-        def on_epoch_begin(self, epoch, logs=None):
-            state["epoch"] = epoch
-            state["batch_in_epoch"] = 0
-            state["last_k"], state["last_loss_sum"], state["last_acc_sum"] = 0, 0.0, 0.0
-            state["epoch_t0"] = time.perf_counter()
-
-        def on_train_batch_end(self, batch, logs=None):
-            state["batch_in_epoch"] = batch + 1
-            state["batches_done"] += 1
-            now = time.perf_counter()
-            if should_stop is not None and should_stop():
-                state["stopped"] = True
-                self.model.stop_training = True
-                return
-            if config.max_batches is not None and state["batches_done"] >= config.max_batches:
-                self.model.stop_training = True
-            if now - state["last_report"] >= config.report_every_s or self.model.stop_training:
-                state["last_report"] = now
-                self._report_batch(logs, now)
-
-        def _report_batch(self, logs, now):
-            k = state["batch_in_epoch"]
-            mean_loss = float(logs["loss"])
-            mean_acc = float(logs.get("accuracy", float("nan")))
-            if not math.isfinite(mean_loss) or mean_loss > DIVERGED_LOSS or not self._output_finite():
-                self._fail(mean_loss)
-                return
-            # Keras' logs hold the running mean over the epoch; the mean over the batches since the last
-            # report follows from two running means, so no batch needs its own sync with the device.
-            loss_sum, acc_sum = mean_loss * k, mean_acc * k
-            n = k - state["last_k"]
-            window_loss = (loss_sum - state["last_loss_sum"]) / n
-            window_acc = (acc_sum - state["last_acc_sum"]) / n
-            state["last_k"], state["last_loss_sum"], state["last_acc_sum"] = k, loss_sum, acc_sum
-            h = state["history"]
-            step = state["epoch"] * state["steps"] + k
-            h["batch_step"].append(step)
-            h["batch_loss"].append(window_loss)
-            h["batch_accuracy"].append(window_acc)
-            if on_progress is not None:
-                on_progress(self._progress("batch", window_loss, window_acc, mean_loss, mean_acc, now))
-
-        def _progress(self, kind, loss, acc, mean_loss, mean_acc, now, val_loss=None, val_acc=None):
-            elapsed = now - state["t0"]
-            done = state["batches_done"]
-            total = state["total_batches"]
-            rate = done / elapsed if elapsed > 0 else 0.0
-            lr = self.model.optimizer.learning_rate
-            try:
-                lr = float(np.asarray(lr))
-            except (TypeError, ValueError):
-                lr = None
-            return Progress(
-                kind=kind, epoch=state["epoch"], epochs=state["epochs"], batch=state["batch_in_epoch"],
-                batches_per_epoch=state["steps"], total_batches_done=done, loss=loss, accuracy=acc,
-                epoch_loss=mean_loss, epoch_accuracy=mean_acc,
-                samples_per_s=rate * config.batch_size, elapsed_s=elapsed,
-                eta_s=(total - done) / rate if rate > 0 else float("inf"),
-                val_loss=val_loss, val_accuracy=val_acc, learning_rate=lr,
-            )
-
-        def _output_finite(self) -> bool:
-            # Keras clips probabilities inside the loss (and relu maps NaN to 0 under oneDNN), so a diverged
-            # net can report a finite loss (~16) while its weights are already inf/NaN. Checked only at
-            # throttled reports: about a millisecond for the default model.
-            return _weights_finite(self.model)
-
-        def _fail(self, value):
-            if not math.isfinite(value):
-                what = f"the loss became {value}"
-            elif value > DIVERGED_LOSS:
-                what = f"the loss exploded to {value:.3g}"
-            else:
-                what = "the weights became NaN or infinite"
-            state["failure"] = (
-                f"training stopped: {what} at epoch {state['epoch'] + 1}, batch "
-                f"{state['batch_in_epoch']}. The learning rate ({config.learning_rate:g}) is probably too high; "
-                "try a smaller one."
-            )
-            self.model.stop_training = True
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            loss = float(logs.get("loss", float("nan")))
-            acc = float(logs.get("accuracy", float("nan")))
-            if state["failure"] or state["stopped"]:
-                return  # no validation pass after a stop
-            if not math.isfinite(loss) or loss > DIVERGED_LOSS or not self._output_finite():
-                self._fail(loss)
-                return
-            if self.model.stop_training and state["batch_in_epoch"] < state["steps"]:
-                return  # cut short by max_batches: not a full epoch
-            val_loss = val_acc = None
-            if x_val is not None and len(x_val):
-                r = self.model.evaluate(image_batches(x_val, y_val, 1024), verbose=0, return_dict=True)
-                val_loss, val_acc = float(r["loss"]), float(r["accuracy"])
-            h = state["history"]
-            h["loss"].append(loss)
-            h["accuracy"].append(acc)
-            h["val_loss"].append(val_loss)
-            h["val_accuracy"].append(val_acc)
-            h["seconds"].append(time.perf_counter() - state["t0"])
-            state["epochs_done"] = epoch + 1
-            if on_progress is not None:
-                on_progress(self._progress("epoch", loss, acc, loss, acc, time.perf_counter(), val_loss, val_acc))
-
-    return ProgressCallback()
-
-
 @contextlib.contextmanager
 def _release_traced_gradients():
     """Drop the gradient functions TensorFlow registers globally while a model's steps are traced.
@@ -372,15 +248,22 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
     y = split.y_train.astype(np.int32)
     x_val = split.x_val if len(split.x_val) else None
     y_val = split.y_val.astype(np.int32) if len(split.y_val) else None
-    history = {k: [] for k in ("loss", "accuracy", "val_loss", "val_accuracy", "seconds", "batch_step", "batch_loss", "batch_accuracy")}
-    state = {
-        "history": history, "steps": steps, "epochs": epochs, "total_batches": steps * epochs,
-        "batches_done": 0, "epochs_done": 0, "epoch": 0, "batch_in_epoch": 0,
-        "stopped": False, "failure": None, "t0": time.perf_counter(),
-    }
+    from . import callbacks as cb
+
+    state = cb.RunState(steps=steps, epochs=epochs, report_every_s=config.report_every_s)
     if should_stop is not None and should_stop():
-        return TrainResult(model, config, history, 0.0, 0, 0, stopped=True)
-    callbacks = [_make_callback(state, config, x_val, y_val, on_progress, should_stop)]
+        return TrainResult(model, config, state.history, 0.0, 0, 0, stopped=True)
+    # The order matters: each callback reads what the ones before it wrote to the state (see core.callbacks).
+    callbacks = [cb.RunClock(state)]
+    if should_stop is not None:
+        callbacks.append(cb.StopOnRequest(state, should_stop))
+    if config.max_batches is not None:
+        callbacks.append(cb.BatchLimit(state, config.max_batches))
+    callbacks += [
+        cb.DivergenceGuard(state, config.learning_rate),
+        cb.EpochValidation(state, x_val, y_val),
+        cb.ProgressReporter(state, on_progress, config.batch_size),
+    ]
     if config.tensorboard_dir:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(config.tensorboard_dir), update_freq="epoch"))
     t0 = time.perf_counter()
@@ -390,13 +273,13 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
     batches = image_batches(split.x_train, y, config.batch_size, seed=config.seed, augment=config.augment)
     fitted.fit(batches, epochs=epochs, verbose=0, callbacks=callbacks, shuffle=False)  # the pipeline shuffles
     seconds = time.perf_counter() - t0
-    if state["failure"] is None and not _weights_finite(model):
-        state["failure"] = "training stopped: the weights became NaN or infinite; try a smaller learning rate."
+    if state.failure is None and not cb.weights_finite(model):
+        state.failure = "training stopped: the weights became NaN or infinite; try a smaller learning rate."
     return TrainResult(
-        model=model, config=config, history=history, seconds=seconds,
-        epochs_done=state["epochs_done"], batches_done=state["batches_done"],
-        stopped=state["stopped"], failure=state["failure"],
-        samples_per_s=state["batches_done"] * config.batch_size / seconds if seconds > 0 else 0.0,
+        model=model, config=config, history=state.history, seconds=seconds,
+        epochs_done=state.epochs_done, batches_done=state.batches_done,
+        stopped=state.stopped, failure=state.failure,
+        samples_per_s=state.batches_done * config.batch_size / seconds if seconds > 0 else 0.0,
     )
 
 
@@ -433,10 +316,6 @@ def outlier_exposure_accuracy(y_true, logits):
     digit_right = ops.cast(ops.equal(pred, y), "float32")
     non_digit_right = ops.cast(ops.max(probs, axis=-1) < 0.5, "float32")
     return ops.where(y < NOT_A_DIGIT, digit_right, non_digit_right)
-
-
-def _weights_finite(model) -> bool:
-    return all(np.all(np.isfinite(w)) for w in model.get_weights())
 
 
 def evaluate(model, x: np.ndarray, y: np.ndarray, batch_size: int = 1024) -> dict:
