@@ -91,6 +91,7 @@ class GuiRunner:
         from PySide6.QtCore import QEventLoop
 
         tab = self.tab
+        tab.form.apply_arch(config.arch)  # the form's data side follows the architecture (no added drawings here)
         tab.form.limit_spin.setValue(0)
         tab.form.val_spin.setValue(config.val_size)
         outcome = []

@@ -4,10 +4,9 @@ After each cycle the window must still respond. Prints the memory growth from th
 cycle (after one-off warm-up: TensorFlow import, graph tracing) to the end of the last, the threads
 left running after the window closes, and the longest gap between GUI event-loop ticks (a 5 ms timer).
 Prints `cycles: 20, rss growth MB: x` (target <= 150), `threads left: 0`, `max UI stall ms: x`.
-Run: python benchmarks/soak.py [cycles] [--no-memory-workarounds]
+Run: python benchmarks/soak.py [cycles] [--no-gc-freeze]
 
-``--no-memory-workarounds`` skips core/memory.py's malloc-arena cap and GC freeze (patched out from here),
-to measure whether they are still needed.
+``--no-gc-freeze`` skips core/memory.py's GC freeze (patched out from here), to measure what it is for.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def main(cycles: int = 20, memory_workarounds: bool = True) -> None:
+def main(cycles: int = 20, gc_freeze: bool = True) -> None:
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -41,10 +40,9 @@ def main(cycles: int = 20, memory_workarounds: bool = True) -> None:
     from mnist_desk.ui import jobs, main_window
     from mnist_desk.ui.main_window import MainWindow
 
-    if not memory_workarounds:
-        main_window.limit_malloc_arenas = lambda *a, **k: False
+    if not gc_freeze:
         main_window.freeze_long_lived = lambda *a, **k: None
-    print(f"memory workarounds: {'on' if memory_workarounds else 'off'}")
+    print(f"gc freeze: {'on' if gc_freeze else 'off'}")
     from tests.ui.support import drag
 
     threads_before = threading.active_count()
@@ -84,6 +82,7 @@ def main(cycles: int = 20, memory_workarounds: bool = True) -> None:
     wait(lambda: w.tf_state.text() == "TensorFlow: ready")
     names = [m.name for m in w.hub.models if m.shipped]
     train, inspect, draw = w.train, w.inspect, w.draw
+    train.form.apply_arch("mlp")  # the form's data side follows the architecture (no added drawings here)
     train.form.limit_spin.setValue(2000)
     rss_after_first = None
     responded = 0
@@ -164,4 +163,4 @@ def main(cycles: int = 20, memory_workarounds: bool = True) -> None:
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    main(int(args[0]) if args else 20, memory_workarounds="--no-memory-workarounds" not in sys.argv)
+    main(int(args[0]) if args else 20, gc_freeze="--no-gc-freeze" not in sys.argv)

@@ -1,11 +1,8 @@
-"""Process memory settings for a long session with many short-lived worker threads.
+"""Garbage of finished runs, freed promptly without stalling the window.
 
-glibc gives each new thread that allocates its own malloc arena (up to 8 per core). The window runs
-every job (training, gradients, loads) in a fresh thread; memory a job frees stays in that thread's
-arena, fragmented, so the process grew ~17 MB per training run (headless loop of Train-view runs, one
-QThread each) against ~2 MB when every run used the same thread. Capping the arenas at two keeps the
-growth at ~2 MB per run; setting them to one would serialise every allocation of the GUI and
-TensorFlow's pool threads on one lock.
+Jobs run on a few persistent threads (ui/jobs.py), so no malloc arena cap is needed: with a thread per
+job, freed memory stayed fragmented in each dead thread's arena. ``benchmarks/soak.py`` measures both
+what is left here and what the GC freeze buys (``--no-gc-freeze``).
 """
 
 from __future__ import annotations
@@ -19,8 +16,6 @@ import time
 
 log = logging.getLogger(__name__)
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
-_applied: int | None = None
 _LIBC = None  # the C library once loaded; False where there is none
 
 
@@ -33,24 +28,6 @@ def _libc():
         except OSError:
             _LIBC = False
     return _LIBC or None
-
-
-def limit_malloc_arenas(arenas: int = 2) -> bool:
-    """Cap glibc's malloc arenas (call before worker threads start); False where there is no glibc."""
-    global _applied
-    if _applied == arenas:
-        return True
-    libc = _libc()
-    mallopt = getattr(libc, "mallopt", None)  # musl and other libcs have none
-    if mallopt is None:
-        return False
-    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
-    mallopt.restype = ctypes.c_int
-    if mallopt(M_ARENA_MAX, int(arenas)) != 1:
-        log.warning("mallopt(M_ARENA_MAX, %d) was refused", arenas)
-        return False
-    _applied = arenas
-    return True
 
 
 def release_free_memory() -> None:

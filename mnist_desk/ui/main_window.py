@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QVBo
 
 from .. import __version__
 from ..core import store
-from ..core.memory import freeze_long_lived, limit_malloc_arenas
+from ..core.memory import freeze_long_lived
 from ..core.paths import unwritable_data_dir, user_data_dir
 from .draw_tab import DrawTab
 from .models import ModelHub
@@ -33,8 +33,6 @@ def settings() -> QSettings:
 class MainWindow(QMainWindow):
     def __init__(self, initial_model: str | None = None, preload_tensorflow: bool = True):
         super().__init__()
-        # Before any worker thread starts: every job runs in a fresh thread (see core/memory.py).
-        limit_malloc_arenas()
         # The canvas predicts with numpy on tiny matrices: multi-threaded BLAS only adds hand-off
         # latency there (forward pass p95 10 ms -> 1.4 ms measured with one thread). TensorFlow
         # keeps its own thread pools, so training and gradients are unaffected.
