@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 from PySide6.QtCore import QByteArray, QSettings, QTimer
@@ -20,6 +21,10 @@ log = logging.getLogger(__name__)
 
 
 def _import_tensorflow():
+    # No automatic garbage collection while TensorFlow imports: a full collection then walks every object
+    # the import has made so far, holding the GIL (and so the window) for a few hundred ms at a time. It is
+    # switched on again once the import's objects are frozen out of later collections (_tensorflow_ready).
+    gc.disable()
     import keras  # noqa: F401 - warms the import so training and gradients start at once
     import tensorflow  # noqa: F401
 
@@ -99,13 +104,17 @@ class MainWindow(QMainWindow):
             return
         self.tf_state.setText("TensorFlow: loading…")
         self._tf_task = jobs.run(lambda _state: _import_tensorflow(), lane="tensorflow", name="import-tensorflow",
-                                 on_result=self._tensorflow_ready,
-                                 on_error=lambda exc: self.tf_state.setText(f"TensorFlow: failed ({jobs.describe(exc)})"))
+                                 on_result=self._tensorflow_ready, on_error=self._tensorflow_failed)
 
     def _tensorflow_ready(self, _result=None) -> None:
         self.tf_state.setText("TensorFlow: ready")
         if not self.train.is_running():  # a model alive now would never be collected
             freeze_long_lived()
+        gc.enable()
+
+    def _tensorflow_failed(self, exc: BaseException) -> None:
+        gc.enable()
+        self.tf_state.setText(f"TensorFlow: failed ({jobs.describe(exc)})")
 
     def show_error(self, message: str) -> None:
         """A problem the user can act on (bad file...): status bar and a non-blocking message box."""
