@@ -1,0 +1,43 @@
+"""Load TensorFlow's C++ library before the window shows, so its background import never freezes it.
+
+Python loads an extension module with the GIL held. TensorFlow's is large enough that, if that happens
+in the background import while the window is up, the window cannot repaint or take a stroke for a
+noticeable fraction of a second. Loaded first, on the main thread before the event loop runs, it is
+found in ``sys.modules`` by the background import, and the rest of that import lets the window run.
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MODULE = "tensorflow.python._pywrap_tensorflow_internal"
+
+
+def load_tensorflow_library() -> bool:
+    """Load the extension module TensorFlow's import would load; False (and nothing done) if it can't be."""
+    if MODULE in sys.modules:
+        return True
+    try:
+        spec = importlib.util.find_spec("tensorflow")
+        if spec is None or spec.origin is None:
+            return False
+        folder = Path(spec.origin).parent / "python"
+        path = next((folder / f"_pywrap_tensorflow_internal{s}" for s in importlib.machinery.EXTENSION_SUFFIXES
+                     if (folder / f"_pywrap_tensorflow_internal{s}").is_file()), None)
+        if path is None:
+            return False
+        loader = importlib.machinery.ExtensionFileLoader(MODULE, str(path))
+        module = importlib.util.module_from_spec(importlib.util.spec_from_file_location(MODULE, path, loader=loader))
+        sys.modules[MODULE] = module
+        loader.exec_module(module)
+        return True
+    except Exception:  # noqa: BLE001 - a layout this does not know: TensorFlow's own import does the work later
+        sys.modules.pop(MODULE, None)
+        log.debug("could not load TensorFlow's library ahead of its import", exc_info=True)
+        return False
