@@ -319,7 +319,7 @@ def logits_submodel(model):
     """The same layers and weights ending at the ``logits`` layer (no softmax): for stable losses and calibration."""
     import keras
 
-    return keras.Model(model.inputs, model.get_layer(LOGITS_LAYER).output, name=model.name)
+    return keras.Model(model.input, model.get_layer(LOGITS_LAYER).output, name=model.name)  # one input, not a list
 
 
 def make_optimizer(name: str, learning_rate, momentum: float = 0.0):
