@@ -72,9 +72,11 @@ class GuiRunner:
         from PySide6.QtCore import Qt, QTimer
         from PySide6.QtWidgets import QApplication
 
+        from mnist_desk.core.tf_library import load_tensorflow_library
         from mnist_desk.ui.main_window import MainWindow
 
         self.app = QApplication.instance() or QApplication([])
+        load_tensorflow_library()  # as the app does before its window shows (the import itself is not preloaded here)
         self.win = MainWindow(preload_tensorflow=False)
         self.win.resize(1180, 760)
         self.win.show()

@@ -50,11 +50,6 @@ def freeze_long_lived() -> None:
     global _frozen
     if not _frozen:
         gc.freeze()  # (no collection first: it would stall the window ~300 ms for a few MB of garbage)
-        # Full collections only when the window asks (collect_garbage, after each run), not whenever a
-        # worker thread's allocations trip the default threshold: those came in the middle of a run and
-        # held the GIL, and so the window, for a few hundred ms.
-        young, middle, _ = gc.get_threshold()
-        gc.set_threshold(young, middle, 1000)
         _frozen = True
 
 

@@ -23,6 +23,7 @@ from .. import __version__
 from . import model_plan, registry
 from .errors import MnistDeskError, ModelFileError, StoreError
 from .files import require_regular_file
+from .tf_library import import_tensorflow
 from .paths import SHIPPED_MODELS_DIR, user_data_dir, user_models_dir
 
 log = logging.getLogger(__name__)
@@ -472,6 +473,7 @@ def load_model(path: str | Path):
     """Load one of our models safely; checks it takes 28x28x1 images and gives 10 classes."""
     path = Path(path)
     vet_model_archive(path)
+    import_tensorflow()
     import keras
 
     try:

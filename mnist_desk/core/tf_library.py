@@ -8,11 +8,15 @@ found in ``sys.modules`` by the background import, and the rest of that import l
 
 from __future__ import annotations
 
+import gc
 import importlib.machinery
 import importlib.util
 import logging
 import sys
+import threading
 from pathlib import Path
+
+from .memory import freeze_long_lived
 
 log = logging.getLogger(__name__)
 
@@ -41,3 +45,36 @@ def load_tensorflow_library() -> bool:
         sys.modules.pop(MODULE, None)
         log.debug("could not load TensorFlow's library ahead of its import", exc_info=True)
         return False
+
+
+_import_lock = threading.Lock()
+_imported = False
+
+
+def import_tensorflow() -> None:
+    """Import Keras and TensorFlow once, from whichever thread first needs them, without stalling others.
+
+    Automatic garbage collection is off during the import: a full collection then walks every object the
+    import has made so far, holding the GIL (and so the window) for a few hundred ms at a time. Once
+    imported, those objects are frozen out of later collections, so collecting a finished run's model
+    walks only what came after, not the millions of objects TensorFlow leaves for the process's life.
+    Call it before any model is built: what is alive at the freeze is never collected.
+    """
+    global _imported
+    if _imported:
+        return
+    with _import_lock:
+        if _imported:
+            return
+        load_tensorflow_library()
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            import keras  # noqa: F401
+            import tensorflow  # noqa: F401
+
+            freeze_long_lived()
+            _imported = True
+        finally:
+            if enabled:
+                gc.enable()

@@ -18,6 +18,7 @@ import numpy as np
 from . import registry
 from .data import Split, to_float_images
 from .model_plan import plan_model
+from .tf_library import import_tensorflow
 from .errors import TrainingError
 from .non_digits import NOT_A_DIGIT
 
@@ -227,6 +228,7 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
     config.validate()
     if len(split.x_train) == 0:
         raise TrainingError("no training images")
+    import_tensorflow()
     import keras
 
     keras.utils.set_random_seed(int(config.seed))

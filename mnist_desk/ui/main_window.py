@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 
 from PySide6.QtCore import QByteArray, QSettings, QTimer
@@ -10,9 +9,8 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QVBo
 
 from .. import __version__
 from ..core import store
-from ..core.memory import freeze_long_lived
 from ..core.paths import unwritable_data_dir, user_data_dir
-from ..core.tf_library import load_tensorflow_library
+from ..core.tf_library import import_tensorflow, load_tensorflow_library
 from .draw_tab import DrawTab
 from .models import ModelHub
 from .notice_bar import NoticeBar
@@ -22,13 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def _import_tensorflow():
-    # No automatic garbage collection while TensorFlow imports: a full collection then walks every object
-    # the import has made so far, holding the GIL (and so the window) for a few hundred ms at a time. It is
-    # switched on again once the import's objects are frozen out of later collections (_tensorflow_ready).
-    gc.disable()
-    import keras  # noqa: F401 - warms the import so training and gradients start at once
-    import tensorflow  # noqa: F401
-
+    import_tensorflow()  # warms the import so training and gradients start at once (see core/tf_library.py)
     return True
 
 
@@ -111,12 +103,8 @@ class MainWindow(QMainWindow):
 
     def _tensorflow_ready(self, _result=None) -> None:
         self.tf_state.setText("TensorFlow: ready")
-        if not self.train.is_running():  # a model alive now would never be collected
-            freeze_long_lived()
-        gc.enable()
 
     def _tensorflow_failed(self, exc: BaseException) -> None:
-        gc.enable()
         self.tf_state.setText(f"TensorFlow: failed ({jobs.describe(exc)})")
 
     def show_error(self, message: str) -> None:
