@@ -12,8 +12,6 @@ import math
 import signal
 import sys
 import threading
-import time
-from pathlib import Path
 
 from . import __version__
 from .core import registry

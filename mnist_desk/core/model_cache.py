@@ -17,7 +17,8 @@ from . import store
 from .numpy_net import NumpyNet
 
 
-def _key(path) -> tuple[str, int]:
+def file_key(path) -> tuple[str, int]:
+    """A model file as a cache key: its path and modification time (a file saved again is a new model)."""
     try:
         return str(path), Path(path).stat().st_mtime_ns
     except OSError:
@@ -36,7 +37,7 @@ class ModelCache:
     def cached_net(self, path) -> NumpyNet | None:
         """The net if it is loaded; never reads a file (for the GUI thread)."""
         with self._lock:
-            return self._get(self._nets, _key(path))
+            return self._get(self._nets, file_key(path))
 
     def net(self, path) -> NumpyNet:
         """The net of a ``.keras`` file, read and vetted once (raises ModelFileError for a bad file)."""
@@ -45,7 +46,7 @@ class ModelCache:
     def put_net(self, path, net: NumpyNet) -> None:
         """A net made in memory (a model just trained and saved)."""
         with self._lock:
-            self._put(self._nets, _key(path), net)
+            self._put(self._nets, file_key(path), net)
 
     # ------------------------------------------------------------------ Keras models (the TensorFlow thread)
     def keras(self, path):
@@ -61,7 +62,7 @@ class ModelCache:
 
     # ------------------------------------------------------------------
     def _load(self, table: OrderedDict, path, read):
-        key = _key(path)
+        key = file_key(path)
         with self._lock:
             found = self._get(table, key)
             if found is not None:

@@ -146,30 +146,29 @@ def run_training(spec: TrainSpec, on_progress: Callable | None = None, should_st
     out = RunOutcome(spec, result, ds.source, len(split.x_train), len(split.x_val), prepared.n_my_digits,
                      prepared.n_drawn_style, prepared.n_pen_digits, prepared.n_not_digits)
     metrics = {"val_accuracy": result.history["val_accuracy"][-1] if result.history["val_accuracy"] else None}
-    out.metadata = metadata_of(out, metrics, None)  # the record even of a run that goes no further
+    out.metadata = metadata_of(out, metrics)  # the record even of a run that goes no further; completed below
     if abort is not None and abort.is_set():
         out.aborted = True
         return out
     if not result.ok:
         return out
     stage("calibrating")
-    calibration = calibrate_run(result.model, prepared)
+    out.metadata.calibration = calibrate_run(result.model, prepared)
     if ds.has_test:
         stage("testing")
         ev = evaluate(result.model, ds.x_test, ds.y_test)
         out.test_accuracy, out.test_log_loss = ev["accuracy"], ev["log_loss"]
         out.confusion = confusion_matrix(ds.y_test, ev["predictions"])
-        metrics.update(test_accuracy=out.test_accuracy, test_log_loss=out.test_log_loss,
-                       confusion_matrix=out.confusion.tolist())
+        out.metadata.metrics.update(test_accuracy=out.test_accuracy, test_log_loss=out.test_log_loss,
+                                    confusion_matrix=out.confusion.tolist())
     out.net = NumpyNet.from_model(result.model)
-    out.metadata = metadata_of(out, metrics, calibration)
     if (save_stopped or not result.stopped) and not (abort is not None and abort.is_set()):
         stage("saving")
         save_outcome(out, save_name, out_path)
     return out
 
 
-def metadata_of(out: RunOutcome, metrics: dict, calibration: dict | None) -> RunMetadata:
+def metadata_of(out: RunOutcome, metrics: dict) -> RunMetadata:
     r, spec = out.result, out.spec
     training = {k: v for k, v in r.config.to_dict().items() if k not in ("arch", "hparams", "report_every_s")}
     training |= {"limit": spec.limit, "my_digits": out.n_my_digits, "drawn_style": out.n_drawn_style,
@@ -178,7 +177,7 @@ def metadata_of(out: RunOutcome, metrics: dict, calibration: dict | None) -> Run
     return RunMetadata(
         arch=r.config.arch, hparams=r.config.hparams, training=training, data_source=out.data_source, metrics=metrics,
         history=r.history, training_seconds=round(r.seconds, 2), epochs_done=r.epochs_done, stopped_early=r.stopped,
-        date=dt.datetime.now().isoformat(timespec="seconds"), app_version=__version__, calibration=calibration,
+        date=dt.datetime.now().isoformat(timespec="seconds"), app_version=__version__,
     )
 
 

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core import registry, store
+from ..core import store
 from ..core.confusion import confusion_text
 from ..core.errors import MnistDeskError
 from ..core.memory import collect_garbage
@@ -68,7 +68,7 @@ class TrainTab(QWidget):
         self._bar_set_at = 0.0
         self.last_outcome: RunOutcome | None = None
         self.runs: list[RunRecord] = []
-        self._run_name, self._run_limit = "cnn", None
+        self._run_name = "cnn"
         self._batch_seconds: list[float] = []  # elapsed time of each batch report of the run going
         self._outcome_of_run: RunOutcome | None = None
         self._last_record: RunRecord | None = None
@@ -221,7 +221,7 @@ class TrainTab(QWidget):
         task.cancelled.connect(self._on_cancelled)
         task.done.connect(lambda t=task: self._on_done(t))
         self.task = task
-        self._run_config, self._run_name, self._run_limit = config, name, self.form.limit()
+        self._run_name = name
         self._batch_seconds = []
         self._last_progress = self._progress_shown = self._outcome_of_run = None
         self.curves.reset()

@@ -12,6 +12,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from ...core.model_cache import file_key
 from .. import jobs
 from .figures import save_figure
 
@@ -41,11 +42,8 @@ class LRU(OrderedDict):
 
 
 def model_key(m) -> tuple[str, int]:
-    """Cache key of a stored model: its path and modification time (a file saved again is a new model)."""
-    try:
-        return str(m.path), Path(m.path).stat().st_mtime_ns
-    except OSError:
-        return str(m.path), 0
+    """Cache key of a stored model: the same as the model cache's for its file."""
+    return file_key(m.path)
 
 
 def image_key(x: np.ndarray | None) -> str | None:
