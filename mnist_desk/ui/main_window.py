@@ -11,7 +11,7 @@ from .. import __version__
 from ..core import store
 from ..core.paths import unwritable_data_dir, user_data_dir
 from ..core.tf_library import import_tensorflow, load_tensorflow_library
-from .draw_tab import DrawTab
+from .draw.view import DrawTab
 from .models import ModelHub
 from .notice_bar import NoticeBar
 from . import jobs
@@ -85,8 +85,8 @@ class MainWindow(QMainWindow):
 
     def _extra_tabs(self) -> None:
         """The Train and Inspect views; both share the hub and the Draw view, and report to the status bar."""
-        from .inspect_tab import InspectTab
-        from .train_tab import TrainTab
+        from .inspect.view import InspectTab
+        from .train.view import TrainTab
 
         self.train = TrainTab(self.hub, self.draw)
         self.inspect = InspectTab(self.hub, self.draw)

@@ -34,15 +34,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core import store
-from ..core.confusion import confusion_text
-from ..core.errors import MnistDeskError
-from ..core.memory import collect_garbage
-from ..core.runs import RunMetadata, RunOutcome, TrainSpec, run_training, save_outcome
+from ...core import store
+from ...core.confusion import confusion_text
+from ...core.errors import MnistDeskError
+from ...core.memory import collect_garbage
+from ...core.runs import RunMetadata, RunOutcome, TrainSpec, run_training, save_outcome
 from .curves import LiveCurves, RunRecord, export_figure
-from .hparam_form import TrainForm
-from . import jobs
-from .train_job import confusion_summary, describe_training, fmt_seconds, format_value, pct
+from .form import TrainForm
+from .. import jobs
+from .format import confusion_summary, describe_training, fmt_seconds, format_value, pct
 
 log = logging.getLogger(__name__)
 HISTORY_COLUMNS = ("run", "architecture", "epochs", "time", "val acc", "test acc", "status", "hyperparameters", "training")

@@ -13,8 +13,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTabletEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from ..core.errors import EmptyDrawing, ImageError
-from ..core.preprocess import CANVAS_SIDE, ink_from_grey, load_image_file, to_grey
+from ...core.errors import EmptyDrawing, ImageError
+from ...core.preprocess import CANVAS_SIDE, ink_from_grey, load_image_file, to_grey
 
 UNDO_LIMIT = 100
 
@@ -124,7 +124,7 @@ class DrawingCanvas(QWidget):
         return True
 
     def save_png(self, path: str | Path) -> bool:
-        from ..core.store import atomic_write
+        from ...core.store import atomic_write
 
         try:
             atomic_write(Path(path), lambda tmp: self._save_qimage(tmp))

@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from ..core.runs import RunMetadata
+from ...core.runs import RunMetadata
 
 REDRAW_INTERVAL_MS = 33  # ~30 Hz whatever the batch rate
 SMOOTHING = 0.6  # EMA factor over the throttled batch reports (each already a mean over ~0.1 s of batches)
@@ -357,7 +357,7 @@ def export_figure(runs: list[RunRecord], path: str | Path, x_axis: str = "epochs
     import matplotlib
     from matplotlib.figure import Figure
 
-    from ..core.store import atomic_write
+    from ...core.store import atomic_write
 
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".") or "png"

@@ -361,7 +361,7 @@ def test_history_runs_overlay_and_export_as_png_and_svg(tab, tmp_path):
 # ------------------------------------------------------------------------------ helpers (no window)
 def test_confusion_summary_names_the_most_confused_pairs():
     from mnist_desk.core.confusion import confusion_matrix
-    from mnist_desk.ui.train_job import confusion_summary
+    from mnist_desk.ui.train.format import confusion_summary
 
     y_true = np.array([4] * 10 + [9] * 10 + [7] * 5)
     y_pred = np.array([4] * 7 + [9] * 3 + [9] * 10 + [7] * 4 + [1])
@@ -373,7 +373,7 @@ def test_confusion_summary_names_the_most_confused_pairs():
 
 
 def test_run_records_from_saved_metadata_give_curves_on_both_axes():
-    from mnist_desk.ui.curves import RunRecord, smooth
+    from mnist_desk.ui.train.curves import RunRecord, smooth
 
     meta = {"arch": "mlp", "hparams": {"hidden": [32]}, "training": {"epochs": 2, "batch_size": 10, "steps_per_epoch": 10},
             "history": {"loss": [1.0, 0.5], "accuracy": [0.7, 0.8], "val_loss": [0.9, 0.6], "val_accuracy": [0.72, 0.81],

@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core import registry
-from .train_job import format_value
+from ...core import registry
+from .format import format_value
 
 SHIPPED_DATA = "MNIST (shipped with the app)"
 
@@ -168,7 +168,7 @@ class TrainForm(QWidget):
         self.drawn_spin.setToolTip("Add MNIST digits re-drawn as pen strokes, like digits drawn on the canvas: models "
                                    "trained with them read your drawings better. Drawn once (about a minute for "
                                    "50,000), then cached.")
-        from ..core.strokes import default_mnist_strokes_path
+        from ...core.strokes import default_mnist_strokes_path
 
         strokes = default_mnist_strokes_path()
         if not strokes.exists():  # the stroke traces are not shipped with the app (see README)
@@ -176,8 +176,8 @@ class TrainForm(QWidget):
             self.drawn_spin.setToolTip(f"Needs MNIST's pen-stroke traces, which were not found at {strokes} "
                                        "(set MNIST_DESK_SHARED to the folder holding data/mnist_strokes/)")
         f.addRow("Drawn-style digits", self.drawn_spin)
-        from ..core.non_digits import default_omniglot_path
-        from ..core.strokes import default_pendigits_path
+        from ...core.non_digits import default_omniglot_path
+        from ...core.strokes import default_pendigits_path
 
         self.pen_spin = self._addition_spin(
             default_pendigits_path(), "pendigits",
@@ -288,8 +288,8 @@ class TrainForm(QWidget):
         arch = self.arch_combo.currentData()
         if arch is None:
             return
-        from ..core.runs import TrainSpec
-        from ..core.training import TrainConfig
+        from ...core.runs import TrainSpec
+        from ...core.training import TrainConfig
 
         spec = TrainSpec(TrainConfig(arch=arch), data_path=self.data_path()).resolved()
         for spin, value in ((self.drawn_spin, spec.drawn_style), (self.pen_spin, spec.pen_digits),
@@ -306,7 +306,7 @@ class TrainForm(QWidget):
 
     def config_from_form(self):
         """A TrainConfig from the form; ValueError with a readable message when a field is wrong."""
-        from ..core.training import TrainConfig
+        from ...core.training import TrainConfig
 
         arch = self.arch_combo.currentData()
         hparams = self.hparam_form.values()

@@ -10,11 +10,11 @@ import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
-from .inspect.errors_view import ErrorsView
-from .inspect.features_view import FeaturesView
-from .inspect.gradients_view import GradientsView
-from .inspect.summary_view import SummaryView
-from .inspect.weights_view import WeightsView
+from .errors_view import ErrorsView
+from .features_view import FeaturesView
+from .gradients_view import GradientsView
+from .summary_view import SummaryView
+from .weights_view import WeightsView
 
 
 class InspectTab(QWidget):

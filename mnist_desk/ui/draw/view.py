@@ -24,14 +24,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core import my_digits as md
-from ..core.errors import EmptyDrawing, MnistDeskError
-from ..core.preprocess import prepare_drawing, prepare_drawing_placed
-from ..core.verdict import Thresholds, decide
+from ...core import my_digits as md
+from ...core.errors import EmptyDrawing, MnistDeskError
+from ...core.preprocess import prepare_drawing, prepare_drawing_placed
+from ...core.verdict import Thresholds, decide
 from .canvas import DrawingCanvas
-from .models import ModelHub
+from ..models import ModelHub
 from .prediction_view import AnswerLine, ModelInputView, PredictionBars, TopDigit
-from . import jobs
+from .. import jobs
 
 log = logging.getLogger(__name__)
 NONE = "(none)"
@@ -39,7 +39,7 @@ NONE = "(none)"
 
 def _saliency_job(cache, path, x28: np.ndarray):
     """On the TensorFlow lane: the gradient of the top class's logit with respect to the drawing."""
-    from ..core.inspection import input_gradients
+    from ...core.inspection import input_gradients
 
     g = input_gradients(cache.keras(path), x28, target="logits")
     return g.top_class, g.top

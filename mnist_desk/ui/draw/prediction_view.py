@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QImage, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from ..core.verdict import DIGIT, UNSURE, Thresholds, Verdict, decide, format_confidence
-from ..core.verdict import NOT_A_DIGIT as NOT_A_DIGIT_KIND  # (not core.non_digits.NOT_A_DIGIT, the training label)
+from ...core.verdict import DIGIT, UNSURE, Thresholds, Verdict, decide, format_confidence
+from ...core.verdict import NOT_A_DIGIT as NOT_A_DIGIT_KIND  # (not core.non_digits.NOT_A_DIGIT, the training label)
 
 COLORS = [(40, 110, 200), (230, 130, 30), (60, 170, 80)]
 VERDICT_COLORS = {DIGIT: "#1a4d99", UNSURE: "#b36b00", NOT_A_DIGIT_KIND: "#a03030"}

@@ -38,8 +38,8 @@ def model_files(tmp_path_factory, small_split):
 def ui(qtbot, tmp_path, monkeypatch):
     """A model hub, a Draw view and the Inspect view, shown offscreen; shut down after the test."""
     monkeypatch.setenv("MNIST_DESK_HOME", str(tmp_path / "home"))
-    from mnist_desk.ui.draw_tab import DrawTab
-    from mnist_desk.ui.inspect_tab import InspectTab
+    from mnist_desk.ui.draw.view import DrawTab
+    from mnist_desk.ui.inspect.view import InspectTab
     from mnist_desk.ui.models import ModelHub
 
     hub = ModelHub()

@@ -266,7 +266,7 @@ def test_saliency_overlay_paints_over_the_drawing(main_window, qtbot, drawer):
 def test_saliency_rect_lies_over_the_ink_of_an_off_centre_drawing():
     from mnist_desk.core.preprocess import ink_bounding_box, ink_from_grey, prepare_drawing, to_grey
     from mnist_desk.core.strokes import render_strokes
-    from mnist_desk.ui.draw_tab import saliency_rect
+    from mnist_desk.ui.draw.view import saliency_rect
 
     seven = [np.array([[0.1, 0.1], [0.9, 0.1], [0.4, 0.95]]), np.array([[0.35, 0.5], [0.75, 0.5]])]
     drawing = render_strokes(seven, canvas=280, size_frac=0.4, center=(75, 190), pen_width=14)
