@@ -278,7 +278,11 @@ class DrawTab(QWidget):
         # Coalesce: all mouse moves already queued are drawn first, then one prediction runs.
         if not self._predict_pending:
             self._predict_pending = True
-            QTimer.singleShot(0, self.predict_now)
+            QTimer.singleShot(0, self._predict_if_pending)
+
+    def _predict_if_pending(self) -> None:
+        if self._predict_pending:  # (the end of a stroke may have predicted already)
+            self.predict_now()
 
     def predict_now(self) -> None:
         self._predict_pending = False

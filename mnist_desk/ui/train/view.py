@@ -211,6 +211,12 @@ class TrainTab(QWidget):
                          use_my_digits=self.form.my_digits_box.isChecked(), my_digits_path=str(my_path) if my_path else None,
                          drawn_style=self.form.drawn_style(), pen_digits=self.form.pen_digits(),
                          not_digits=self.form.not_digits())
+        # The last run's Keras model can no longer be saved from here: free it now (see core/memory.py),
+        # while no run competes for the interpreter. Freed at the end of this run instead, the collection
+        # would add to the pause of showing its results.
+        self.last_outcome = None
+        seconds = collect_garbage()
+        log.debug("garbage collected before a run in %.0f ms", seconds * 1000)
         self._abort = threading.Event()
         abort = self._abort
         task = jobs.Job(lambda state: run_training(spec, state.report, state.should_stop, save_name=name, abort=abort),
@@ -235,7 +241,9 @@ class TrainTab(QWidget):
         self.stats_label.setText("Loading data and building the model…")
         self._say(f"Training {name} ({config.arch})…")
         task.start()
-        self._on_history_selection()  # overlays stay, recoloured around the live run
+        # Overlays stay, recoloured around the live run: on the next turn of the event loop, so that
+        # the window answers between the garbage collection above and rebuilding the plot's legends.
+        QTimer.singleShot(0, self._on_history_selection)
         return True
 
     def stop(self) -> None:
@@ -329,12 +337,6 @@ class TrainTab(QWidget):
             self.stop_button.setEnabled(False)
             out, self._outcome_of_run = self._outcome_of_run, None
             self.runFinished.emit(out)
-        # the previous run's model became garbage now: free it (see core/memory.py)
-        QTimer.singleShot(0, self._collect_garbage)
-
-    def _collect_garbage(self) -> None:
-        seconds = collect_garbage()
-        log.debug("garbage collected after a run in %.0f ms", seconds * 1000)
 
     def _say(self, text: str, error: bool = False) -> None:
         if error:
