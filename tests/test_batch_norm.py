@@ -55,3 +55,23 @@ def test_a_run_on_2000_images_predicts_the_test_set_as_well_as_it_trained(arch, 
     probs = out.net.predict(x.astype(np.float32) / 255.0)
     np.testing.assert_allclose(probs, predict_probabilities(out.result.model, x), atol=1e-4)
     assert (probs.argmax(axis=1) == y).mean() >= 0.80
+
+
+def test_a_stopped_run_hands_over_measured_statistics_too(home, mnist):
+    """Stop mid-epoch: no epoch end measured them, so the run does before calibrating, testing and the snapshot."""
+    import keras
+
+    from mnist_desk.core.runs import TrainSpec, run_training
+    from mnist_desk.core.training import TrainConfig, batch_norm_layers
+
+    polls = []
+    config = TrainConfig.for_arch("strided", epochs=3, val_size=0, hparams={"width": 8, "dense": 32})
+    out = run_training(TrainSpec(config, limit=500, drawn_style=0, pen_digits=0, not_digits=0),
+                       should_stop=lambda: polls.append(1) or len(polls) > 3, save_stopped=True)
+    assert out.result.stopped and 1 <= out.result.batches_done < 12 and out.stored is not None
+    model = out.result.model
+    first = batch_norm_layers(model)[0]
+    conv = np.asarray(keras.Model(model.inputs, first.input)(mnist.x_train[:500, ..., None].astype(np.float32) / 255.0),
+                      np.float64)
+    np.testing.assert_allclose(np.asarray(first.moving_mean), conv.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(first.moving_variance), conv.var(axis=(0, 1, 2)), rtol=1e-3, atol=1e-7)
