@@ -20,7 +20,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from .training import Progress, image_batches, recompute_batch_norm_statistics
+from .training import BatchNormMeter, Progress, image_batches
 
 # Cross-entropy of a uniform guess over 10 classes is 2.3 nats; a running mean above this means the
 # optimiser has blown up even if the numbers are still finite (big learning rates do this).
@@ -168,11 +168,12 @@ class BatchNormStatistics(keras.callbacks.Callback):
     def __init__(self, state: RunState, model, x_train: np.ndarray, batch_size: int, seed: int):
         super().__init__()
         self.state = state
-        self.run_model, self.x_train, self.batch_size, self.seed = model, x_train, batch_size, seed
+        self.meter = BatchNormMeter(model)
+        self.x_train, self.batch_size, self.seed = x_train, batch_size, seed
 
     def on_epoch_end(self, epoch, logs=None):
         if not self.state.ended:
-            recompute_batch_norm_statistics(self.run_model, self.x_train, self.batch_size, seed=self.seed + epoch)
+            self.meter.measure(self.x_train, self.batch_size, seed=self.seed + epoch)
 
 
 class EpochValidation(keras.callbacks.Callback):
