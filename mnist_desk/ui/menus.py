@@ -40,8 +40,19 @@ def key_sequences(standard: Key | None, fallback: str | None = None) -> list[QKe
     return keys or ([QKeySequence(fallback)] if fallback else [])
 
 
+def on_a_common_keyboard(keys: QKeySequence) -> bool:
+    """Whether a person can type ``keys`` on an ordinary keyboard. The platform's standard bindings also list
+    dedicated keys (Open, Undo, Sun's F14): they still work, but listing them only confuses."""
+    combo = keys[0]
+    if combo.keyboardModifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+        return True
+    key = combo.key()
+    return key < Qt.Key.Key_Escape or key == Qt.Key.Key_Escape or Qt.Key.Key_F1 <= key <= Qt.Key.Key_F12
+
+
 def shortcut_text(action: QAction) -> str:
-    return ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
+    return ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()
+                     if not k.isEmpty() and on_a_common_keyboard(k))
 
 
 def add_shortcut_to_tooltip(widget: QWidget, action: QAction) -> None:
