@@ -18,6 +18,7 @@ THEMES = ("system", "light", "dark")
 PLOT_COLOURS = {False: ("w", "d"), True: ("#1e1f22", "#c8c8c8")}
 
 _native: tuple[str, QPalette] | None = None  # the style and palette the app started with
+_applied = "native"  # the look the application has now: native, light or dark
 
 
 def system_is_dark() -> bool:
@@ -57,18 +58,26 @@ def apply_theme(choice: str, root: QWidget | None = None) -> bool:
     app = QApplication.instance()
     if _native is None:
         _native = (app.style().name(), QPalette(app.palette()))
+    global _applied
     dark = is_dark(choice)
-    if dark:
-        app.setStyle("Fusion")
-        app.setPalette(dark_palette())
-    elif choice == "light":
-        app.setStyle("Fusion")
-        app.setPalette(QPalette(QColor("#efefef")))  # Qt derives the other roles: white base, black text
-    else:
-        app.setStyle(_native[0])
-        app.setPalette(_native[1])
-    if root is not None:
+    look = "dark" if dark else "light" if choice == "light" else "native"
+    # Setting a style repolishes every widget: skipped when the look is already the one asked for
+    # (each window sets its theme as it opens).
+    if look != _applied:
+        if look == "dark":
+            app.setStyle("Fusion")
+            app.setPalette(dark_palette())
+        elif look == "light":
+            app.setStyle("Fusion")
+            app.setPalette(QPalette(QColor("#efefef")))  # Qt derives the other roles: white base, black text
+        else:
+            app.setStyle(_native[0])
+            app.setPalette(_native[1])
+        _applied = look
+    # The views make their plots light; walking every plot's items takes tens of ms, so only a change does.
+    if root is not None and bool(root.property("darkPlots")) != dark:
         theme_plots(root, dark)
+        root.setProperty("darkPlots", dark)
     return dark
 
 
