@@ -27,7 +27,12 @@ from PySide6.QtWidgets import (
 )
 
 from .. import __version__
-from ..core.paths import SHIPPED_MODELS_DIR, user_data_dir, user_log_dir, user_models_dir
+from ..core.paths import (
+    SHIPPED_MODELS_DIR,
+    user_data_dir,
+    user_log_dir,
+    user_models_dir,
+)
 from ..core.tf_library import installed_version
 from .theme import THEMES
 

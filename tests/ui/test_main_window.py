@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from tests.ui.support import choose, click, click_dialog_button, drag, modal_dialog
+from tests.ui.support import choose, click_dialog_button, drag, modal_dialog
 
 CTRL, SHIFT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
 MENUS = {
