@@ -16,7 +16,7 @@ import pytest
 from mnist_desk.core.non_digits import default_omniglot_path
 from mnist_desk.core.strokes import default_mnist_strokes_path, default_pendigits_path
 from mnist_desk.core.training import TrainConfig
-from tests.ui.support import choose, click
+from tests.ui.support import choose, click, click_dialog_button, modal_dialog
 
 LIMIT = 300  # training images per run
 VAL = 100
@@ -309,9 +309,11 @@ def test_closing_the_window_mid_run_stops_the_worker_cleanly(qtbot, window, tab)
     assert tab.start(long_run())
     task = tab.task
     wait_for_batches(qtbot, tab, 1)
+    window.close()  # asks first: the run is going
+    box = modal_dialog(qtbot)
     t0 = time.perf_counter()
-    window.close()
-    assert time.perf_counter() - t0 < 20
+    click_dialog_button(qtbot, box, "Discard")
+    assert not window.isVisible() and time.perf_counter() - t0 < 20
     assert task.wait(0)  # the run's function has returned: nothing is left working on the training thread
     assert list(user_models_dir().iterdir()) == []  # nothing saved, no temporary files left
     tab.shutdown()  # a second call is harmless

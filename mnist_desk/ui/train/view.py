@@ -54,6 +54,7 @@ class TrainTab(QWidget):
     # After a run's thread has ended (Start is enabled again): its RunOutcome, or None when it could not
     # run (bad data file...; the message is shown). For tests and benchmarks.
     runFinished = Signal(object)
+    saveFinished = Signal(bool)  # after save_last's save: whether the model was stored (closing waits for it)
 
     def __init__(self, hub, draw_tab=None, parent=None):
         super().__init__(parent)
@@ -364,10 +365,12 @@ class TrainTab(QWidget):
                 rec.path, rec.label, rec.status = str(m.path), m.name, "stopped, saved"
             self._refresh_table()
             self._say(f"Saved as “{m.name}”; it is now the Draw view's model.")
+            self.saveFinished.emit(True)
 
         def failed(exc):
             self.save_button.setEnabled(True)
             self._say(f"Could not save: {jobs.describe(exc)}", error=True)
+            self.saveFinished.emit(False)
 
         task.finished.connect(saved)
         task.failed.connect(failed)
