@@ -65,6 +65,7 @@ class TrainTab(QWidget):
         self._closing = False
         self._last_progress = None
         self._progress_shown = None
+        self._run_ended = False  # the run going has ended: its running figures must not come back
         self._bar_set_at = 0.0
         self.last_outcome: RunOutcome | None = None
         self.runs: list[RunRecord] = []
@@ -230,6 +231,7 @@ class TrainTab(QWidget):
         self._run_name = name
         self._batch_seconds = []
         self._last_progress = self._progress_shown = self._outcome_of_run = None
+        self._run_ended = False
         self.curves.reset()
         self.curves.start()
         self.curves.set_live_visible(True)
@@ -262,7 +264,7 @@ class TrainTab(QWidget):
 
     def _tick_status(self) -> None:
         p = self._last_progress
-        if p is None or p is self._progress_shown:
+        if p is None or p is self._progress_shown or self._run_ended:
             return
         self._progress_shown = p
         value = int(p.fraction_done * 100)
@@ -274,20 +276,45 @@ class TrainTab(QWidget):
         text = f"{value}% · epoch {p.epoch + 1}/{p.epochs}"
         if text != self.progress_bar.format():
             self.progress_bar.setFormat(text)
-        val = f" · val acc {p.val_accuracy * 100:.2f}%" if p.val_accuracy is not None else ""
-        self.stats_label.setText(f"batch {p.batch}/{p.batches_per_epoch} · loss {p.epoch_loss:.4f} · acc {p.epoch_accuracy * 100:.2f}%{val} · "
+        self.stats_label.setText(f"batch {p.batch}/{p.batches_per_epoch} · {self._metrics_text(p)} · "
                                  f"{p.samples_per_s:,.0f} img/s · ETA {fmt_seconds(p.eta_s)}")
+
+    @staticmethod
+    def _metrics_text(p) -> str:
+        val = f" · val acc {p.val_accuracy * 100:.2f}%" if p.val_accuracy is not None else ""
+        return f"loss {p.epoch_loss:.4f} · acc {p.epoch_accuracy * 100:.2f}%{val}"
+
+    def _end_progress(self, state: str, summary: str | None = None) -> None:
+        """The run is over (``state``: done, stopped, diverged, failed): no running figures or ETA remain;
+        ``summary`` (default: where the run got to and its last figures) replaces them."""
+        self._run_ended = True
+        self.progress_bar.setFormat(state)
+        if summary is None:
+            p = self._last_progress
+            if p is None:
+                summary = "Ended before the first batch."
+            else:
+                where = (f"all {p.epochs} epochs" if state == "done"
+                         else f"epoch {p.epoch + 1}/{p.epochs}, batch {p.batch}/{p.batches_per_epoch}")
+                summary = f"{state.capitalize()} after {where} · {self._metrics_text(p)} · {p.samples_per_s:,.0f} img/s"
+        self.stats_label.setText(summary)
 
     def _on_finished(self, out: RunOutcome) -> None:
         if self._closing:
             return
         self.curves.stop()
-        self._tick_status()
         self.last_outcome = out
         r = out.result
         if out.failure:
-            self._say(out.failure, error=True)
-            self.progress_bar.setFormat("failed")
+            d, lr = r.divergence, r.config.learning_rate
+            if d is not None:
+                self.curves.show_divergence(d)
+                self._end_progress("diverged", f"Training {d.summary}.")
+                self._say(f"Training {d.summary}. The learning rate ({lr:g}) is probably too high: lower it "
+                          f"(try {lr / 10:g}) and Start again. Nothing was saved.", error=True)
+            else:
+                self._end_progress("failed", "Training failed: nothing was saved.")
+                self._say(out.failure, error=True)
             status = "diverged"
         else:
             parts = []
@@ -305,7 +332,7 @@ class TrainTab(QWidget):
             else:
                 parts.append("Not saved yet: press Save model to keep it.")
                 self.save_button.setEnabled(True)
-            self.progress_bar.setFormat("stopped" if r.stopped else "done")
+            self._end_progress("stopped" if r.stopped else "done")
             self.result_label.setStyleSheet("")
             self.result_label.setText(" ".join(parts))
             self.message.emit(parts[-1] if out.stored is not None else parts[0])
@@ -318,14 +345,14 @@ class TrainTab(QWidget):
         if self._closing:
             return
         self.curves.stop()
-        self.progress_bar.setFormat("stopped")
+        self._end_progress("stopped", "Stopped before training began; nothing was trained.")
         self._say("Stopped before training began; nothing was trained.")
 
     def _on_failed(self, exc: BaseException) -> None:
         if self._closing:
             return
         self.curves.stop()
-        self.progress_bar.setFormat("failed")
+        self._end_progress("failed", "Did not run: see the message below.")
         self._say(f"Training failed: {jobs.describe(exc)}", error=True)
 
     def _on_done(self, task: jobs.Job) -> None:
