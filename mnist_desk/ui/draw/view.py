@@ -72,6 +72,7 @@ class DrawTab(QWidget):
     drawingFinished = Signal(object)  # the model's 28x28 input after a stroke (None when empty)
     predicted = Signal(object)  # (model name, probabilities) after each prediction
     message = Signal(str)  # for the status bar
+    problem = Signal(str)  # a user error: what went wrong and what to do (the window shows it until closed)
 
     def __init__(self, hub: ModelHub, parent=None):
         super().__init__(parent)
@@ -92,7 +93,8 @@ class DrawTab(QWidget):
         self._build()
         self.canvas.changed.connect(self._schedule_predict)
         self.canvas.strokeFinished.connect(self._on_stroke_finished)
-        self.canvas.fileError.connect(self.message.emit)
+        self.canvas.fileError.connect(lambda what: self.problem.emit(
+            f"Could not open the picture {what}. Open a PNG or JPEG of one digit, or draw it on the canvas."))
         hub.listChanged.connect(self._fill_pickers)
         hub.currentChanged.connect(self._on_current_changed)
         hub.netLoaded.connect(lambda _p: self._schedule_predict())

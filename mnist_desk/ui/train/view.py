@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 
 from ...core import store
 from ...core.confusion import confusion_text
-from ...core.errors import MnistDeskError
+from ...core.errors import DataError, MnistDeskError
 from ...core.memory import collect_garbage
 from ...core.runs import RunMetadata, RunOutcome, TrainSpec, run_training, save_outcome
 from .curves import LiveCurves, RunRecord, export_figure
@@ -51,6 +51,7 @@ HISTORY_COLUMNS = ("run", "architecture", "epochs", "time", "val acc", "test acc
 # ---------------------------------------------------------------------------- the view
 class TrainTab(QWidget):
     message = Signal(str)
+    problem = Signal(str)  # a user error: what went wrong and what to do (the window shows it until closed)
     # After a run's thread has ended (Start is enabled again): its RunOutcome, or None when it could not
     # run (bad data file...; the message is shown). For tests and benchmarks.
     runFinished = Signal(object)
@@ -353,7 +354,10 @@ class TrainTab(QWidget):
             return
         self.curves.stop()
         self._end_progress("failed", "Did not run: see the message below.")
-        self._say(f"Training failed: {jobs.describe(exc)}", error=True)
+        if isinstance(exc, DataError):
+            self._say(f"Could not read the training data: {exc}. Choose another data file, or MNIST.", error=True)
+        else:
+            self._say(f"Training failed: {jobs.describe(exc)}.", error=True)
 
     def _on_done(self, task: jobs.Job) -> None:
         if self.task is task:
@@ -369,7 +373,9 @@ class TrainTab(QWidget):
         if error:
             self.result_label.setStyleSheet("color: #b00020; font-weight: bold")
             self.result_label.setText(text)
-        self.message.emit(text)
+            self.problem.emit(text)
+        else:
+            self.message.emit(text)
 
     # ------------------------------------------------------------------ saving a stopped run
     def save_last(self) -> bool:
