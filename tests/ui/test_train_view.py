@@ -317,6 +317,40 @@ def test_a_data_file_that_fails_to_load_shows_the_loaders_message(qtbot, window,
     assert tab.history_table.rowCount() == rows and tab.start_button.isEnabled()
 
 
+def test_a_data_file_is_checked_when_chosen_and_a_bad_one_disables_start(qtbot, window, tab, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QPushButton
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("label,pixels\n7,0,0\n")
+    # typed: checked once the typing pauses, the problem shown next to the field, Start disabled with the reason
+    tab.form.data_edit.setFocus()
+    qtbot.keyClicks(tab.form.data_edit, str(bad))
+    qtbot.waitUntil(lambda: "row 1 has 3 values" in tab.form.data_status.text(), timeout=10_000)
+    assert tab.form.data_status.isVisible() and tab.form.data_status.text().startswith("bad.csv: ")
+    assert not tab.start_button.isEnabled() and "row 1 has 3 values" in tab.start_button.toolTip()
+    # chosen with File… (only the operating system's dialog is replaced): its name and image counts
+    good = tmp_path / "digits.npz"
+    np.savez(good, x_train=np.zeros((40, 28, 28), np.uint8), y_train=np.arange(40, dtype=np.uint8) % 10,
+             x_test=np.zeros((10, 28, 28), np.uint8), y_test=np.zeros(10, np.uint8))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(good), ""))
+    file_button = next(b for b in tab.form.findChildren(QPushButton) if b.text() == "File…")
+    click(qtbot, file_button)
+    qtbot.waitUntil(lambda: tab.form.data_status.text() == "digits.npz: 40 training images, 10 test images",
+                    timeout=10_000)
+    assert tab.start_button.isEnabled()
+    # a file that is not data at all, typed over the good one
+    tab.form.data_edit.selectAll()
+    junk = tmp_path / "notes.txt"
+    junk.write_text("shopping list")
+    qtbot.keyClicks(tab.form.data_edit, str(junk))
+    qtbot.waitUntil(lambda: "unknown format" in tab.form.data_status.text(), timeout=10_000)
+    assert not tab.start_button.isEnabled()
+    # back to the shipped MNIST: nothing to say, Start enabled
+    click(qtbot, next(b for b in tab.form.findChildren(QPushButton) if b.text() == "MNIST"))
+    qtbot.waitUntil(lambda: tab.start_button.isEnabled(), timeout=10_000)
+    assert not tab.form.data_status.isVisible() and tab.form.data_problem is None
+
+
 def test_a_wrong_field_refuses_to_start_with_a_message(window, tab):
     tab.form.apply_arch("mlp")
     tab.form.hparam_form.widgets["hidden"].setText("512, lots")

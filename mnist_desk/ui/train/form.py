@@ -9,7 +9,10 @@ ValueError with the parameter's own message when one is wrong.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,7 +29,15 @@ from PySide6.QtWidgets import (
 )
 
 from ...core import registry
+from ...core.data import check_source
+from ...core.errors import DataError
+from .. import jobs
+from ..errors import in_user_terms
 from .format import format_value
+
+log = logging.getLogger(__name__)
+# A typed path is checked once the typing pauses, not at every key.
+DATA_CHECK_DELAY_MS = 400
 
 SHIPPED_DATA = "MNIST (shipped with the app)"
 
@@ -131,6 +142,8 @@ class TrainForm(QWidget):
 
     message = Signal(str)
     defaultNameChanged = Signal(str)  # the name a run gets when the user typed none (arch or preset)
+    # The data field was checked: the problem with its file (None: it can be read, or it is being checked)
+    dataChecked = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -158,6 +171,20 @@ class TrainForm(QWidget):
             row.addWidget(b)
         f.addRow("Source", self.data_edit)
         f.addRow("", row)
+        # what the chosen file holds, or what is wrong with it, read off the GUI thread (see _check_data)
+        self.data_status = QLabel()
+        self.data_status.setWordWrap(True)
+        self.data_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.data_status.hide()
+        f.addRow("", self.data_status)
+        self.data_problem: str | None = None
+        self._data_job: jobs.Job | None = None
+        self._data_check_again = False
+        self._data_check_timer = QTimer(self)
+        self._data_check_timer.setSingleShot(True)
+        self._data_check_timer.setInterval(DATA_CHECK_DELAY_MS)
+        self._data_check_timer.timeout.connect(self._check_data)
+        self.data_edit.textChanged.connect(lambda _t: self._data_check_timer.start())
         self.my_digits_box = QCheckBox("Add my digits to the training set")
         self.my_digits_box.setToolTip("The digits you labelled in the Draw view")
         f.addRow(self.my_digits_box)
@@ -328,11 +355,57 @@ class TrainForm(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "MNIST-like data", "", "Digit data (*.npz *.csv *.gz *ubyte);;All files (*)")
         if path:
             self.data_edit.setText(path)
+            self._check_data()  # chosen, not typed: no pause to wait for
 
     def _choose_data_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Folder of MNIST IDX (or train/test CSV) files")
         if path:
             self.data_edit.setText(path)
+            self._check_data()
+
+    def _check_data(self) -> None:
+        """Read the data field's file with the training loader, in a worker: a big file takes seconds. One
+        check at a time; a field changed meanwhile is checked when the running one ends."""
+        self._data_check_timer.stop()
+        path = self.data_path()
+        if path is None:
+            self._show_data_state(None, "")
+            return
+        if self._data_job is not None and self._data_job.is_running():
+            self._data_check_again = True
+            return
+        self._show_data_state(None, f"Checking {Path(path).name or path}…")
+        self._data_job = jobs.run(lambda _state: check_source(path), lane="numpy", name="check-data",
+                                  on_result=lambda summary: self._data_checked(path, summary, None),
+                                  on_error=lambda exc: self._data_checked(path, None, exc),
+                                  on_done=self._data_check_done)
+
+    def _data_check_done(self) -> None:
+        if self._data_check_again:
+            self._data_check_again = False
+            self._check_data()
+
+    def _data_checked(self, path: str, summary, exc: BaseException | None) -> None:
+        if path != self.data_path():
+            return  # the field has changed since: its own check follows
+        name = Path(path).name or path
+        if exc is None:
+            test = f", {summary.n_test:,} test images" if summary.n_test else ", no test set (no test accuracy)"
+            self._show_data_state(None, f"{summary.name}: {summary.n_train:,} training images{test}")
+            return
+        if isinstance(exc, DataError):
+            problem = exc.problem
+        else:  # not a problem of the file's we know of: the log has the details
+            log.error("checking data file %s failed", path, exc_info=exc)
+            problem = "could not be read (the log has the details)"
+        self._show_data_state(in_user_terms(problem), f"{name}: {in_user_terms(problem)}")
+
+    def _show_data_state(self, problem: str | None, text: str) -> None:
+        self.data_problem = problem
+        self.data_status.setText(text)
+        self.data_status.setVisible(bool(text))
+        self.data_status.setStyleSheet("color: #b00020" if problem else "")
+        self.dataChecked.emit(problem)
 
     def data_path(self) -> str | None:
         return self.data_edit.text().strip() or None

@@ -98,6 +98,7 @@ class TrainTab(QWidget):
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Train in the background; the canvas keeps working")
         self.start_button.clicked.connect(lambda: self.start())
+        self.form.dataChecked.connect(lambda _problem: self._update_start_button())
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop after the current batch and keep the model as it is")
         self.stop_button.setEnabled(False)
@@ -364,10 +365,18 @@ class TrainTab(QWidget):
             self.task = None
         if not self._closing:
             self.curves.stop()
-            self.start_button.setEnabled(True)
+            self._update_start_button()
             self.stop_button.setEnabled(False)
             out, self._outcome_of_run = self._outcome_of_run, None
             self.runFinished.emit(out)
+
+    def _update_start_button(self) -> None:
+        """Start is for when no run is going and the chosen data file is not known to be bad (Start reads
+        the file again: it may have changed since it was checked)."""
+        problem = self.form.data_problem
+        self.start_button.setEnabled(not self.is_running() and problem is None)
+        self.start_button.setToolTip(f"Choose another data file first: {problem}" if problem
+                                     else "Train in the background; the canvas keeps working")
 
     def _say(self, text: str, error: bool = False) -> None:
         if error:
