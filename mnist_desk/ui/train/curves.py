@@ -160,6 +160,7 @@ class LiveCurves(QWidget):
             # (no grid: its translucent lines cost more to paint than everything else together)
             pw.getAxis("left").setLabel(metric)
             pw.getAxis("left").enableAutoSIPrefix(False)
+            pw.getAxis("bottom").enableAutoSIPrefix(False)  # a run that diverged early spans a fraction of an epoch
             pw.getAxis("bottom").setLabel("epoch")
             pw.setMenuEnabled(False)
             self.legends[metric] = pw.addLegend(offset=(-8, 8) if metric == "loss" else (-8, -8), labelTextSize="8pt")
@@ -185,7 +186,7 @@ class LiveCurves(QWidget):
         self.divergence_lines: dict[str, pg.InfiniteLine] = {}
         for metric, pw in self.plots.items():
             line = pg.InfiniteLine(angle=90, movable=False, pen=_pen(DIVERGED_COLOR, 1.5, Qt.PenStyle.DashLine),
-                                   label="", labelOpts={"position": 0.5 if metric == "loss" else 0.35,
+                                   label="", labelOpts={"position": 0.3 if metric == "loss" else 0.7,  # clear of the legends
                                                          "color": DIVERGED_COLOR, "fill": (255, 255, 255, 220),
                                                          "anchors": [(1, 0.5), (1, 0.5)]})
             line.setVisible(False)
@@ -211,6 +212,8 @@ class LiveCurves(QWidget):
         self.divergence = None
         for line in self.divergence_lines.values():
             line.setVisible(False)
+        for metric in METRICS:
+            self.curves[f"batch_{metric}"].setSymbol(None)
         self._drawn.clear()
         self._ema.clear()
         self.dirty = True
@@ -229,6 +232,8 @@ class LiveCurves(QWidget):
         self.timer.stop()
         self.refresh()
         self._live = False
+        if self.divergence is not None:
+            return  # the range fitted to the points and the marker (autorange leaves the marker out)
         for pw in self.plots.values():
             pw.enableAutoRange()
 
@@ -237,8 +242,12 @@ class LiveCurves(QWidget):
         points before it, which the live ranges may have left far off (or that may be none at all)."""
         self.divergence = divergence
         for line in self.divergence_lines.values():
-            line.label.setFormat(divergence.summary)
+            line.label.setFormat(divergence.summary.replace(": ", ":\n", 1))  # two short lines fit a narrow plot
             line.setVisible(self.live_visible)
+        # a line through one or two points is hardly a mark: show the points themselves
+        for metric in METRICS:
+            if self.series[f"batch_{metric}"].n < 3:
+                self.curves[f"batch_{metric}"].setSymbol("o")
         self._place_divergence()
 
     def _place_divergence(self) -> None:

@@ -243,6 +243,7 @@ class TrainTab(QWidget):
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("starting…")
         self.stats_label.setText("Loading data and building the model…")
+        self.stats_label.setToolTip("")
         self._say(f"Training {name} ({config.arch})…")
         task.start()
         # Overlays stay, recoloured around the live run: on the next turn of the event loop, so that
@@ -300,6 +301,7 @@ class TrainTab(QWidget):
                          else f"epoch {p.epoch + 1}/{p.epochs}, batch {p.batch}/{p.batches_per_epoch}")
                 summary = f"{state.capitalize()} after {where} · {self._metrics_text(p)} · {p.samples_per_s:,.0f} img/s"
         self.stats_label.setText(summary)
+        self.stats_label.setToolTip(summary)  # the label may be cut short in a narrow window
 
     def _on_finished(self, out: RunOutcome) -> None:
         if self._closing:
@@ -311,7 +313,7 @@ class TrainTab(QWidget):
             d, lr = r.divergence, r.config.learning_rate
             if d is not None:
                 self.curves.show_divergence(d)
-                self._end_progress("diverged", f"Training {d.summary}.")
+                self._end_progress("diverged", f"{d.summary[0].upper()}{d.summary[1:]}.")
                 self._say(f"Training {d.summary}. The learning rate ({lr:g}) is probably too high: lower it "
                           f"(try {lr / 10:g}) and Start again. Nothing was saved.", error=True)
             else:
