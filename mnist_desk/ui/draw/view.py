@@ -420,7 +420,7 @@ class DrawTab(QWidget):
         except md.DigitsNotSaved as exc:  # kept for this session all the same
             self.message.emit(str(exc))
         except MnistDeskError as exc:
-            self.message.emit(str(exc))
+            self.problem.emit(f"The digit was not added: {exc}.")
             return False
         else:
             self.message.emit(f"Added a {digit} to your digits ({len(self.digits)} in all)")
@@ -432,7 +432,7 @@ class DrawTab(QWidget):
         try:
             self.digits.remove_last()
         except MnistDeskError as exc:
-            self.message.emit(str(exc))
+            self.problem.emit(f"The last digit could not be removed: {exc}.")
         self._update_digits_panel()
 
     def export_digits(self) -> None:
@@ -445,7 +445,7 @@ class DrawTab(QWidget):
                 self.digits.export(path)
                 self.message.emit(f"Exported {len(self.digits)} digits to {path} (Keras layout: x_train, y_train)")
             except MnistDeskError as exc:
-                self.message.emit(str(exc))
+                self.problem.emit(f"Your digits were not exported: {exc}. Choose another folder or file name.")
 
     def _update_digits_panel(self) -> None:
         n = len(self.digits)
