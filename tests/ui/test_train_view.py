@@ -315,6 +315,9 @@ def test_a_data_file_that_fails_to_load_shows_the_loaders_message(qtbot, window,
     out = run(qtbot, tab, small())
     assert out is None
     assert str(bad) in tab.result_label.text() and "not a valid .npz archive" in tab.result_label.text()
+    # said where the user must see it, with what to do; nothing says the run is still loading
+    assert window.errors and str(bad) in window.errors[-1] and "Choose another data file" in window.errors[-1]
+    assert "Loading data" not in tab.stats_label.text() and tab.progress_bar.format() == "failed"
     assert tab.history_table.rowCount() == rows and tab.start_button.isEnabled()
 
 
