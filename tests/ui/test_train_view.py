@@ -355,6 +355,20 @@ def test_a_data_file_is_checked_when_chosen_and_a_bad_one_disables_start(qtbot, 
     assert not tab.form.data_status.isVisible() and tab.form.data_problem is None
 
 
+def test_a_data_check_that_ends_after_its_form_is_gone_reaches_nothing(qtbot, window, tab, tmp_path, monkeypatch):
+    import shiboken6
+    from PySide6.QtWidgets import QFileDialog, QPushButton
+
+    big = tmp_path / "digits.csv"
+    np.savetxt(big, np.zeros((6000, 785), np.uint8), fmt="%d", delimiter=",")  # seconds to read: ends after the close
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(big), ""))
+    click(qtbot, next(b for b in tab.form.findChildren(QPushButton) if b.text() == "File…"))
+    assert tab.form.data_status.text() == "Checking digits.csv…"
+    window.close()  # waits for the check's thread; its result is still to be delivered
+    shiboken6.delete(tab.form)
+    qtbot.wait(300)  # an exception in a slot here fails the test
+
+
 def test_a_wrong_field_refuses_to_start_with_a_message(window, tab):
     tab.form.apply_arch("mlp")
     tab.form.hparam_form.widgets["hidden"].setText("512, lots")

@@ -9,7 +9,6 @@ ValueError with the parameter's own message when one is wrong.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -35,7 +34,6 @@ from .. import jobs
 from ..errors import in_user_terms
 from .format import format_value
 
-log = logging.getLogger(__name__)
 # A typed path is checked once the typing pauses, not at every key.
 DATA_CHECK_DELAY_MS = 400
 
@@ -179,6 +177,7 @@ class TrainForm(QWidget):
         f.addRow("", self.data_status)
         self.data_problem: str | None = None
         self._data_job: jobs.Job | None = None
+        self._checking_path: str | None = None
         self._data_check_again = False
         self._data_check_timer = QTimer(self)
         self._data_check_timer.setSingleShot(True)
@@ -375,9 +374,11 @@ class TrainForm(QWidget):
             self._data_check_again = True
             return
         self._show_data_state(None, f"Checking {Path(path).name or path}…")
+        self._checking_path = path
+        # bound methods, not lambdas: Qt drops them with the form, so a check that ends after the window
+        # has closed reaches nothing
         self._data_job = jobs.run(lambda _state: check_source(path), lane="numpy", name="check-data",
-                                  on_result=lambda summary: self._data_checked(path, summary, None),
-                                  on_error=lambda exc: self._data_checked(path, None, exc),
+                                  on_result=self._data_readable, on_error=self._data_unreadable,
                                   on_done=self._data_check_done)
 
     def _data_check_done(self) -> None:
@@ -385,20 +386,24 @@ class TrainForm(QWidget):
             self._data_check_again = False
             self._check_data()
 
+    def _data_readable(self, summary) -> None:
+        self._data_checked(self._checking_path, summary, None)
+
+    def _data_unreadable(self, exc: BaseException) -> None:
+        self._data_checked(self._checking_path, None, exc)
+
     def _data_checked(self, path: str, summary, exc: BaseException | None) -> None:
         if path != self.data_path():
             return  # the field has changed since: its own check follows
-        name = Path(path).name or path
         if exc is None:
             test = f", {summary.n_test:,} test images" if summary.n_test else ", no test set (no test accuracy)"
             self._show_data_state(None, f"{summary.name}: {summary.n_train:,} training images{test}")
             return
-        if isinstance(exc, DataError):
-            problem = exc.problem
-        else:  # not a problem of the file's we know of: the log has the details
-            log.error("checking data file %s failed", path, exc_info=exc)
-            problem = "could not be read (the log has the details)"
-        self._show_data_state(in_user_terms(problem), f"{name}: {in_user_terms(problem)}")
+        if isinstance(exc, DataError):  # named by the file at fault (in a folder: the file inside it)
+            name, problem = (exc.path.name if exc.path is not None else Path(path).name), in_user_terms(exc.problem)
+        else:  # no problem of a file's we know of (the job runner has logged it)
+            name, problem = Path(path).name, "could not be read (the log has the details)"
+        self._show_data_state(problem, f"{name or path}: {problem}")
 
     def _show_data_state(self, problem: str | None, text: str) -> None:
         self.data_problem = problem
