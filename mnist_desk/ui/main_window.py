@@ -119,6 +119,11 @@ class MainWindow(QMainWindow):
         message = in_user_terms(message)
         self.errors.append(message)
         self.statusBar().showMessage(message, 15000)
+        for open_box in self._error_boxes:
+            if open_box.text() == message:  # the same problem again (a file dropped twice): one box, brought forward
+                open_box.raise_()
+                open_box.activateWindow()
+                return
         box = QMessageBox(QMessageBox.Icon.Warning, "mnist_desk", message, QMessageBox.StandardButton.Ok, self)
         box.setModal(False)
         box.finished.connect(lambda _r: self._error_boxes.remove(box) if box in self._error_boxes else None)

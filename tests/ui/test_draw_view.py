@@ -157,6 +157,8 @@ def test_dropping_a_non_image_reports_and_keeps_the_drawing(main_window, tmp_pat
     text = boxes[0].text()
     assert "Could not open the picture" in text and "bad.png" in text and "PNG or JPEG" in text
     assert not any(name in text for name in ("Pillow", "PIL", "numpy", "NumPy", "Keras", "Error", "Traceback"))
+    assert drop_file(tab.canvas, bad)  # the same file again: the same box, not a second one
+    assert len([b for b in main_window.findChildren(QMessageBox) if b.isVisible()]) == 1
     click(qtbot, boxes[0].button(QMessageBox.StandardButton.Ok))
     qtbot.waitUntil(lambda: not boxes[0].isVisible(), timeout=2000)
 
