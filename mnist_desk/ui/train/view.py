@@ -42,6 +42,7 @@ from ...core.runs import RunMetadata, RunOutcome, TrainSpec, run_training, save_
 from .curves import LiveCurves, RunRecord, export_figure
 from .form import TrainForm
 from .. import jobs
+from ..errors import in_user_terms
 from .format import confusion_summary, describe_training, fmt_seconds, format_value, pct
 
 log = logging.getLogger(__name__)
@@ -382,6 +383,7 @@ class TrainTab(QWidget):
 
     def _say(self, text: str, error: bool = False) -> None:
         if error:
+            text = in_user_terms(text)  # as the window's message box says it
             self.result_label.setStyleSheet("color: #b00020; font-weight: bold")
             self.result_label.setText(text)
             self.problem.emit(text)
