@@ -13,6 +13,7 @@ from ..core.paths import RESOURCES_DIR, unwritable_data_dir, user_data_dir
 from ..core.tf_library import load_tensorflow_library, training_device
 from .closing import CloseGuard
 from .draw.view import DrawTab
+from .errors import in_user_terms
 from .menus import MainMenus
 from .models import ModelHub
 from .notice_bar import NoticeBar
@@ -69,7 +70,9 @@ class MainWindow(QMainWindow):
         self.tf_state = QLabel("TensorFlow: not loaded")
         self.statusBar().addPermanentWidget(self.tf_state)
         self.draw.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
-        self.hub.loadFailed.connect(self.show_error)
+        self.draw.problem.connect(self.show_error)
+        self.hub.loadFailed.connect(lambda problem: self.show_error(
+            f"Could not load a model: {problem}. The model in use stays; choose another one or train a new one."))
         self.hub.currentChanged.connect(self._show_title)
         # Found while starting, before this window was listening: said once, in the bar, not in dialogs.
         for problem in self.hub.problems + self.draw.startup_problems:
@@ -109,6 +112,7 @@ class MainWindow(QMainWindow):
         for view, title in ((self.train, "Train"), (self.inspect, "Inspect")):
             self.tabs.addTab(view, title)
             view.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.train.problem.connect(self.show_error)
 
     def _show_title(self, model) -> None:
         title = "mnist_desk" if model is None else f"mnist_desk — {model.name}"
@@ -141,10 +145,18 @@ class MainWindow(QMainWindow):
         self.tf_state.setText(f"TensorFlow: failed ({jobs.describe(exc)})")
 
     def show_error(self, message: str) -> None:
-        """A problem the user can act on (bad file...): status bar and a non-blocking message box."""
+        """The one way a problem the user can act on is reported (a bad picture, model or data file, a failed
+        run): what went wrong and what to do, in a non-blocking message box that stays until closed, and in
+        the status bar. The log keeps the full text; the user reads it without library names."""
         log.warning("%s", message)
+        message = in_user_terms(message)
         self.errors.append(message)
         self.statusBar().showMessage(message, 15000)
+        for open_box in self._error_boxes:
+            if open_box.text() == message:  # the same problem again (a file dropped twice): one box, brought forward
+                open_box.raise_()
+                open_box.activateWindow()
+                return
         box = QMessageBox(QMessageBox.Icon.Warning, "mnist_desk", message, QMessageBox.StandardButton.Ok, self)
         box.setModal(False)
         box.finished.connect(lambda _r: self._error_boxes.remove(box) if box in self._error_boxes else None)

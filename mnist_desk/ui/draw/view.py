@@ -72,6 +72,7 @@ class DrawTab(QWidget):
     drawingFinished = Signal(object)  # the model's 28x28 input after a stroke (None when empty)
     predicted = Signal(object)  # (model name, probabilities) after each prediction
     message = Signal(str)  # for the status bar
+    problem = Signal(str)  # a user error: what went wrong and what to do (the window shows it until closed)
 
     def __init__(self, hub: ModelHub, parent=None):
         super().__init__(parent)
@@ -92,7 +93,8 @@ class DrawTab(QWidget):
         self._build()
         self.canvas.changed.connect(self._schedule_predict)
         self.canvas.strokeFinished.connect(self._on_stroke_finished)
-        self.canvas.fileError.connect(self.message.emit)
+        self.canvas.fileError.connect(lambda what: self.problem.emit(
+            f"Could not open the picture {what}. Open a PNG or JPEG of one digit, or draw it on the canvas."))
         hub.listChanged.connect(self._fill_pickers)
         hub.currentChanged.connect(self._on_current_changed)
         hub.netLoaded.connect(lambda _p: self._schedule_predict())
@@ -430,7 +432,7 @@ class DrawTab(QWidget):
         except md.DigitsNotSaved as exc:  # kept for this session all the same
             self.message.emit(str(exc))
         except MnistDeskError as exc:
-            self.message.emit(str(exc))
+            self.problem.emit(f"The digit was not added: {exc}.")
             return False
         else:
             self.message.emit(f"Added a {digit} to your digits ({len(self.digits)} in all)")
@@ -442,7 +444,7 @@ class DrawTab(QWidget):
         try:
             self.digits.remove_last()
         except MnistDeskError as exc:
-            self.message.emit(str(exc))
+            self.problem.emit(f"The last digit could not be removed: {exc}.")
         self._update_digits_panel()
 
     def export_digits(self) -> None:
@@ -455,7 +457,7 @@ class DrawTab(QWidget):
                 self.digits.export(path)
                 self.message.emit(f"Exported {len(self.digits)} digits to {path} (Keras layout: x_train, y_train)")
             except MnistDeskError as exc:
-                self.message.emit(str(exc))
+                self.problem.emit(f"Your digits were not exported: {exc}. Choose another folder or file name.")
 
     def _update_digits_panel(self) -> None:
         n = len(self.digits)
