@@ -79,7 +79,7 @@ def main(cycles: int = 20, gc_freeze: bool = True) -> None:
             time.sleep(0.003)
 
     wait(lambda: w.hub.current is not None and w.hub.net(w.hub.current) is not None)
-    wait(lambda: w.tf_state.text() == "TensorFlow: ready")
+    wait(lambda: w.tf_state.text().startswith("TensorFlow: ready"))
     names = [m.name for m in w.hub.models if m.shipped]
     train, inspect, draw = w.train, w.inspect, w.draw
     train.form.apply_arch("mlp")  # the form's data side follows the architecture (no added drawings here)

@@ -114,6 +114,10 @@ def test_divergence_guard_fails_on_a_nan_inf_or_exploded_loss(cb, loss, what):
         f"training stopped: {what} at epoch 2, batch 3. The learning rate (0.5) is probably too high; try a smaller one."
     )
     assert guard.model.stop_training and state.ended
+    d = state.divergence
+    assert (d.epoch, d.batch) == (2, 3) and d.summary.startswith("diverged at epoch 2, batch 3: loss ")
+    # NaN / infinite, as the user reads them, not Python's nan / inf
+    assert d.what in ("the loss became NaN", "the loss became infinite") or d.what.startswith("the loss exploded")
 
 
 def test_divergence_guard_fails_on_non_finite_weights_and_passes_a_sane_run(cb):

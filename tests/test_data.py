@@ -313,3 +313,23 @@ def test_a_large_npz_is_held_once_while_read(tmp_path):
     grew_kb = int(subprocess.run([sys.executable, "-c", code, str(tmp_path / "big.npz")], capture_output=True,
                                  text=True, check=True).stdout.strip())
     assert grew_kb < 1.5 * n * 784 / 1024, grew_kb  # twice the pixels would be 2.0x
+
+
+def test_check_source_counts_a_good_file_and_refuses_an_empty_or_wrong_one(tmp_path):
+    from mnist_desk.core.data import check_source
+
+    good = tmp_path / "digits.npz"
+    np.savez(good, x_train=np.zeros((30, 28, 28), np.uint8), y_train=np.arange(30, dtype=np.uint8) % 10,
+             x_test=np.zeros((5, 28, 28), np.uint8), y_test=np.zeros(5, np.uint8))
+    s = check_source(good)
+    assert (s.name, s.n_train, s.n_test) == ("digits.npz", 30, 5)
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(DataError, match="the file is empty"):
+        check_source(empty)
+    short = tmp_path / "short.csv"
+    short.write_text("7,0,0\n")
+    with pytest.raises(DataError, match="row 1 has 3 values"):
+        check_source(short)
+    with pytest.raises(DataError, match="no such file"):
+        check_source(tmp_path / "missing.npz")

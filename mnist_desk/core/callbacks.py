@@ -20,7 +20,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from .training import BatchNormMeter, Progress, image_batches
+from .training import BatchNormMeter, Divergence, Progress, image_batches
 
 # Cross-entropy of a uniform guess over 10 classes is 2.3 nats; a running mean above this means the
 # optimiser has blown up even if the numbers are still finite (big learning rates do this).
@@ -50,6 +50,7 @@ class RunState:
     last_report: float = 0.0
     stopped: bool = False  # the user asked to stop
     failure: str | None = None
+    divergence: Divergence | None = None  # where the run diverged (with ``failure``)
 
     @property
     def total_batches(self) -> int:
@@ -142,17 +143,22 @@ class DivergenceGuard(keras.callbacks.Callback):
         # checked too (about a millisecond for the default model).
         if math.isfinite(loss) and loss <= DIVERGED_LOSS and weights_finite(self.model):
             return
+        s = self.state
         if not math.isfinite(loss):
             what = f"the loss became {loss}"
         elif loss > DIVERGED_LOSS:
             what = f"the loss exploded to {loss:.3g}"
         else:
             what = "the weights became NaN or infinite"
-        self.state.failure = (
-            f"training stopped: {what} at epoch {self.state.epoch + 1}, batch "
-            f"{self.state.batch_in_epoch}. The learning rate ({self.learning_rate:g}) is probably too high; "
+        s.failure = (
+            f"training stopped: {what} at epoch {s.epoch + 1}, batch "
+            f"{s.batch_in_epoch}. The learning rate ({self.learning_rate:g}) is probably too high; "
             "try a smaller one."
         )
+        # the user reads "NaN"/"infinite", not Python's float spellings
+        plain = what.replace("became nan", "became NaN").replace("became inf", "became infinite").replace(
+            "became -inf", "became infinite")
+        s.divergence = Divergence(s.epoch + 1, s.batch_in_epoch, s.steps, max(0.0, s.batch_time - s.t0), plain)
         self.model.stop_training = True
 
 

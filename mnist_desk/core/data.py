@@ -417,6 +417,27 @@ def load_dataset(path: str | Path) -> Dataset:
     raise DataError(path, "unknown format; give a Keras .npz, a CSV (label + 784 pixels) or a folder of IDX files")
 
 
+@dataclass(frozen=True)
+class SourceSummary:
+    """What a data file or folder holds, as the Train form shows it when the file is chosen."""
+
+    name: str
+    n_train: int
+    n_test: int
+
+
+def check_source(path: str | Path) -> SourceSummary:
+    """Read ``path`` with the loader training uses (``load_dataset``), raising its DataError.
+
+    The cheap checks come first (exists, not empty, a format we read; the loaders check each header's
+    sizes before reading the data), so a wrong file is refused at once whatever its size."""
+    path = Path(path).expanduser()
+    if path.is_file() and path.stat().st_size == 0:
+        raise DataError(path, "the file is empty")
+    ds = load_dataset(path)
+    return SourceSummary(path.name or str(path), len(ds.x_train), len(ds.x_test))
+
+
 def default_sources() -> list[Path]:
     """Where MNIST is looked for when the user names nothing, in order."""
     return [SHIPPED_MNIST, KERAS_CACHE_MNIST]

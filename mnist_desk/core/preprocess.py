@@ -378,7 +378,7 @@ def load_image_file(path: str | Path) -> np.ndarray:
     except PermissionError:
         raise ImageError(path, "permission denied") from None
     except Image.UnidentifiedImageError:
-        raise ImageError(path, "not an image file (or a format Pillow cannot read)") from None
+        raise ImageError(path, "not an image file, or a kind of picture the app cannot read (PNG, JPEG, BMP, GIF or TIFF can be opened)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageError(path, f"image is truncated or corrupt ({exc})") from None
     except MemoryError:

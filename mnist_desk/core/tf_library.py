@@ -78,3 +78,36 @@ def import_tensorflow() -> None:
         finally:
             if enabled:
                 gc.enable()
+
+
+def training_device() -> str:
+    """Where Keras trains: "CPU", or the first GPU's name. Imports TensorFlow if it was not yet (call it off
+    the GUI thread); listing devices does not start CUDA, so this stays cheap once TensorFlow is in."""
+    import_tensorflow()
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return "CPU"
+    try:
+        name = tf.config.experimental.get_device_details(gpus[0]).get("device_name") or gpus[0].name
+    except (ValueError, RuntimeError):  # a build that cannot describe its devices still names them
+        log.debug("no details for %s", gpus[0].name, exc_info=True)
+        name = gpus[0].name
+    return name if len(gpus) == 1 else f"{name} (and {len(gpus) - 1} more GPUs)"
+
+
+def installed_version(module: str, *distributions: str) -> str:
+    """A library's version without importing it (TensorFlow takes seconds): the imported module's if it is
+    in, else its installed distribution's (tensorflow and tensorflow-cpu install the same module)."""
+    loaded = sys.modules.get(module)
+    if loaded is not None and getattr(loaded, "__version__", None):
+        return str(loaded.__version__)
+    from importlib import metadata
+
+    for dist in distributions or (module,):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return "not installed"

@@ -95,6 +95,26 @@ class Progress:
         return min(1.0, self.total_batches_done / total) if total else 0.0
 
 
+@dataclass(frozen=True)
+class Divergence:
+    """Where and how a run diverged, for the plots' marker and the user's message."""
+
+    epoch: int  # 1-based
+    batch: int  # batches done in that epoch
+    batches_per_epoch: int
+    elapsed_s: float
+    what: str  # "the loss became NaN", ...
+
+    @property
+    def x_epochs(self) -> float:
+        """The point on an epochs axis (epoch 1, batch 37 of 100 is 0.37)."""
+        return self.epoch - 1 + self.batch / max(self.batches_per_epoch, 1)
+
+    @property
+    def summary(self) -> str:
+        return f"diverged at epoch {self.epoch}, batch {self.batch}: {self.what.removeprefix('the ')}"
+
+
 @dataclass
 class TrainResult:
     model: object
@@ -106,6 +126,7 @@ class TrainResult:
     stopped: bool = False  # the user asked to stop
     failure: str | None = None  # why training failed (e.g. NaN loss); the model must not be saved then
     samples_per_s: float = 0.0
+    divergence: Divergence | None = None  # set with ``failure`` when the run diverged
 
     @property
     def ok(self) -> bool:
@@ -364,10 +385,12 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
     seconds = time.perf_counter() - t0
     if state.failure is None and not cb.weights_finite(model):
         state.failure = "training stopped: the weights became NaN or infinite; try a smaller learning rate."
+        state.divergence = Divergence(state.epoch + 1, state.batch_in_epoch, steps, state.batch_time - state.t0,
+                                      "the weights became NaN or infinite")
     return TrainResult(
         model=model, config=config, history=state.history, seconds=seconds,
         epochs_done=state.epochs_done, batches_done=state.batches_done,
-        stopped=state.stopped, failure=state.failure,
+        stopped=state.stopped, failure=state.failure, divergence=state.divergence,
         samples_per_s=state.batches_done * config.batch_size / seconds if seconds > 0 else 0.0,
     )
 

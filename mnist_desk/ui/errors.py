@@ -7,6 +7,7 @@ Expected problems (bad files, failed training) never get here; they are shown as
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import threading
 import traceback
@@ -34,6 +35,22 @@ def setup_logging() -> Path | None:
         root.addHandler(h)
         root.setLevel(logging.INFO)
     return path
+
+
+# Names a user should not have to know; an aside naming one (or an exception type) is detail for the log.
+LIBRARY_NAMES = ("Pillow", "PIL", "Keras", "TensorFlow", "NumPy", "numpy", "h5py", "SciPy", "scipy", "zlib",
+                 "zipfile", "PySide6", "pyqtgraph", "matplotlib", "Traceback")
+_TECHNICAL = re.compile(r"\b(" + "|".join(LIBRARY_NAMES) + r")\b|\b[A-Z]\w*(Error|Exception)\b", re.IGNORECASE)
+_ASIDE = re.compile(r"\s*\([^()]*\)")
+
+
+def in_user_terms(text: str) -> str:
+    """``text`` without the asides that name a library or an exception type, and without library names
+    left in the sentence ("a Keras model file" is "a model file")."""
+    text = _ASIDE.sub(lambda m: "" if _TECHNICAL.search(m.group()) else m.group(), text)
+    text = re.sub(r"\b[A-Z]\w*(Error|Exception): ", "", text)
+    text = re.sub(r"\b(" + "|".join(LIBRARY_NAMES) + r")('s?)? ", "", text)
+    return text
 
 
 class _Relay(QObject):

@@ -5,23 +5,31 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import QByteArray, QSettings, QTimer
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
-from .. import __version__
 from ..core import store
-from ..core.paths import unwritable_data_dir, user_data_dir
-from ..core.tf_library import import_tensorflow, load_tensorflow_library
+from ..core.paths import RESOURCES_DIR, unwritable_data_dir, user_data_dir
+from ..core.tf_library import load_tensorflow_library, training_device
+from .closing import CloseGuard
 from .draw.view import DrawTab
+from .errors import in_user_terms
+from .menus import MainMenus
 from .models import ModelHub
 from .notice_bar import NoticeBar
+from .theme import THEMES, apply_theme
 from . import jobs
 
 log = logging.getLogger(__name__)
 
 
-def _import_tensorflow():
-    import_tensorflow()  # warms the import so training and gradients start at once (see core/tf_library.py)
-    return True
+def _import_tensorflow() -> str:
+    # warms the import so training and gradients start at once (see core/tf_library.py); says where Keras trains
+    return training_device()
+
+
+def app_icon() -> QIcon:
+    return QIcon(str(RESOURCES_DIR / "icon.svg"))
 
 
 def settings() -> QSettings:
@@ -39,11 +47,12 @@ class MainWindow(QMainWindow):
         from threadpoolctl import threadpool_limits
 
         self._blas_limit = threadpool_limits(limits=1, user_api="blas")
-        self.setWindowTitle(f"mnist_desk {__version__}")
+        self.setWindowIcon(app_icon())
+        QGuiApplication.setWindowIcon(self.windowIcon())  # the task bar's and the dialogs' icon too
         self.notices = NoticeBar()
         self.read_only = unwritable_data_dir()
+        self._show_title(None)
         if self.read_only:
-            self.setWindowTitle(f"mnist_desk {__version__} (read-only)")
             self.notices.add(f"Read-only session: {self.read_only}. Models you train, digits you label and settings "
                              "are not kept after you close (Export… and Save… still write elsewhere).")
         store.remove_stale_saves()
@@ -61,15 +70,25 @@ class MainWindow(QMainWindow):
         self.tf_state = QLabel("TensorFlow: not loaded")
         self.statusBar().addPermanentWidget(self.tf_state)
         self.draw.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
-        self.hub.loadFailed.connect(self.show_error)
+        self.draw.problem.connect(self.show_error)
+        self.hub.loadFailed.connect(lambda problem: self.show_error(
+            f"Could not load a model: {problem}. The model in use stays; choose another one or train a new one."))
+        self.hub.currentChanged.connect(self._show_title)
         # Found while starting, before this window was listening: said once, in the bar, not in dialogs.
         for problem in self.hub.problems + self.draw.startup_problems:
             self.notices.add(problem)
         self.errors: list[str] = []
         self._error_boxes: list[QMessageBox] = []
         self._tf_task: jobs.Job | None = None
+        self.training_device: str | None = None  # "CPU" or the GPU's name, once TensorFlow has loaded
         self._extra_tabs()
+        self.menus = MainMenus(self)
+        self.close_guard = CloseGuard(self, self.train)
         s = settings()
+        theme = s.value("theme")
+        self.theme = theme if theme in THEMES else "system"
+        self.set_theme(self.theme, remember=False)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
         geom = s.value("geometry")
         # A hand-edited or damaged settings file may hold anything: a value that is not what we wrote is ignored.
         if not (isinstance(geom, QByteArray) and self.restoreGeometry(geom)):
@@ -93,6 +112,23 @@ class MainWindow(QMainWindow):
         for view, title in ((self.train, "Train"), (self.inspect, "Inspect")):
             self.tabs.addTab(view, title)
             view.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.train.problem.connect(self.show_error)
+
+    def _show_title(self, model) -> None:
+        title = "mnist_desk" if model is None else f"mnist_desk — {model.name}"
+        self.setWindowTitle(f"{title} (read-only)" if self.read_only else title)
+
+    def set_theme(self, name: str, remember: bool = True) -> None:
+        """System, Light or Dark for the whole window, plots included; remembered for the next start."""
+        self.theme = name
+        self.dark = apply_theme(name, self)
+        self.menus.check_theme(name)
+        if remember and not self.read_only:
+            settings().setValue("theme", name)
+
+    def _system_scheme_changed(self, _scheme) -> None:
+        if self.theme == "system" and self.isVisible():  # a closed window no longer sets the app's palette
+            self.set_theme("system", remember=False)
 
     def preload_tensorflow(self) -> None:
         if self._tf_task is not None:
@@ -101,17 +137,26 @@ class MainWindow(QMainWindow):
         self._tf_task = jobs.run(lambda _state: _import_tensorflow(), lane="tensorflow", name="import-tensorflow",
                                  on_result=self._tensorflow_ready, on_error=self._tensorflow_failed)
 
-    def _tensorflow_ready(self, _result=None) -> None:
-        self.tf_state.setText("TensorFlow: ready")
+    def _tensorflow_ready(self, device: str) -> None:
+        self.training_device = device
+        self.tf_state.setText(f"TensorFlow: ready ({device})")
 
     def _tensorflow_failed(self, exc: BaseException) -> None:
         self.tf_state.setText(f"TensorFlow: failed ({jobs.describe(exc)})")
 
     def show_error(self, message: str) -> None:
-        """A problem the user can act on (bad file...): status bar and a non-blocking message box."""
+        """The one way a problem the user can act on is reported (a bad picture, model or data file, a failed
+        run): what went wrong and what to do, in a non-blocking message box that stays until closed, and in
+        the status bar. The log keeps the full text; the user reads it without library names."""
         log.warning("%s", message)
+        message = in_user_terms(message)
         self.errors.append(message)
         self.statusBar().showMessage(message, 15000)
+        for open_box in self._error_boxes:
+            if open_box.text() == message:  # the same problem again (a file dropped twice): one box, brought forward
+                open_box.raise_()
+                open_box.activateWindow()
+                return
         box = QMessageBox(QMessageBox.Icon.Warning, "mnist_desk", message, QMessageBox.StandardButton.Ok, self)
         box.setModal(False)
         box.finished.connect(lambda _r: self._error_boxes.remove(box) if box in self._error_boxes else None)
@@ -119,6 +164,9 @@ class MainWindow(QMainWindow):
         box.open()
 
     def closeEvent(self, event) -> None:
+        if not self.close_guard.allow_close():  # a run is going: the user is asked first
+            event.ignore()
+            return
         if not self.read_only:
             s = settings()
             s.setValue("geometry", self.saveGeometry())

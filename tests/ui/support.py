@@ -71,3 +71,18 @@ def choose(qtbot, combo, data) -> None:
 def click(qtbot, widget, button=Qt.MouseButton.LeftButton) -> None:
     """A mouse click in the middle of ``widget`` (a button, a check box)."""
     qtbot.mouseClick(widget, button, pos=widget.rect().center())
+
+
+def modal_dialog(qtbot, timeout: int = 10_000):
+    """The dialog that has just opened over the window (a question, a file dialog), once it is up."""
+    qtbot.waitUntil(lambda: QApplication.activeModalWidget() is not None, timeout=timeout)
+    return QApplication.activeModalWidget()
+
+
+def click_dialog_button(qtbot, dialog, text: str) -> None:
+    """Click the button of ``dialog`` that reads ``text`` (a QMessageBox's own, or a QDialogButtonBox's)."""
+    from PySide6.QtWidgets import QAbstractButton
+
+    buttons = [b for b in dialog.findChildren(QAbstractButton) if b.text().replace("&", "") == text and b.isVisible()]
+    assert buttons, f"no button {text!r} in {[b.text() for b in dialog.findChildren(QAbstractButton)]}"
+    click(qtbot, buttons[0])

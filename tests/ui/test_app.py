@@ -31,8 +31,8 @@ def look():
         return
     win = wins[0]
     status = [l.text() for l in win.statusBar().findChildren(QLabel)]
-    if "TensorFlow: ready" in status and win.draw.model_combo.currentText():
-        print("READY", win.windowTitle(), "|", win.draw.model_combo.currentText(), flush=True)
+    if any(s.startswith("TensorFlow: ready (") for s in status) and win.draw.model_combo.currentText():
+        print("READY", win.windowTitle(), "|", win.draw.model_combo.currentText(), "|", *status, flush=True)
         timer.stop()
         win.close()
     elif time.monotonic() - t0 > float(sys.argv[1]):
@@ -62,7 +62,8 @@ def test_mnist_desk_starts_loads_tensorflow_and_closes_cleanly(tmp_path):
     out, err = proc.stdout, proc.stderr
     assert "READY" in out, f"the window never said TensorFlow was ready:\n{out}\n{err}"
     ready = next(line for line in out.splitlines() if line.startswith("READY"))
-    assert "mnist" in ready.lower() and "| cnn" in ready  # the window's title; the default model in the picker
+    assert ready.startswith("READY mnist_desk — cnn | cnn")  # the title names the default model, shown in the picker
+    assert "TensorFlow: ready (" in ready  # and where Keras trains: CPU or the GPU's name
     assert proc.returncode == 0 and "EXIT 0" in out, f"exit {proc.returncode}:\n{out}\n{err}"
     # TensorFlow's start-up notes (oneDNN, absl) may be there; a Python or Qt failure may not
     for bad in ("Traceback", "Exception", "QThread: Destroyed", "Segmentation fault", "Fatal"):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
 
 from tests.ui.support import choose, click, drag, drop_file
 
@@ -140,17 +141,26 @@ def test_dropped_image_is_classified(main_window, tmp_path, qtbot, mnist):
     assert shown_digit(main_window.draw) == 7
 
 
-def test_dropping_a_non_image_reports_and_keeps_the_drawing(main_window, tmp_path):
+def test_dropping_a_non_image_reports_and_keeps_the_drawing(main_window, tmp_path, qtbot):
     tab = main_window.draw
     draw_one(tab.canvas)
     before = tab.canvas.to_array()
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"not an image")
-    msgs = []
-    tab.message.connect(msgs.append)
-    assert tab.canvas.load_file(bad) is False
+    assert drop_file(tab.canvas, bad)
     np.testing.assert_array_equal(tab.canvas.to_array(), before)
-    assert msgs and "bad.png" in msgs[-1]
+    # one message box, in the user's terms, that stays until the user closes it
+    assert len(main_window.errors) == 1 and "bad.png" in main_window.errors[0]
+    qtbot.wait(3000)  # longer than a transient status-bar message would last... it must still be there
+    boxes = [b for b in main_window.findChildren(QMessageBox) if b.isVisible()]
+    assert len(boxes) == 1
+    text = boxes[0].text()
+    assert "Could not open the picture" in text and "bad.png" in text and "PNG or JPEG" in text
+    assert not any(name in text for name in ("Pillow", "PIL", "numpy", "NumPy", "Keras", "Error", "Traceback"))
+    assert drop_file(tab.canvas, bad)  # the same file again: the same box, not a second one
+    assert len([b for b in main_window.findChildren(QMessageBox) if b.isVisible()]) == 1
+    click(qtbot, boxes[0].button(QMessageBox.StandardButton.Ok))
+    qtbot.waitUntil(lambda: not boxes[0].isVisible(), timeout=2000)
 
 
 def test_dropping_a_blank_picture_says_so_and_keeps_the_drawing(main_window, tmp_path):
@@ -160,11 +170,11 @@ def test_dropping_a_blank_picture_says_so_and_keeps_the_drawing(main_window, tmp
     blank = tmp_path / "blank.png"
     Image.new("L", (200, 200), 255).save(blank)
     msgs = []
-    tab.message.connect(msgs.append)
+    tab.problem.connect(msgs.append)
     assert drop_file(tab.canvas, blank)  # delivered, and refused by the canvas
     np.testing.assert_array_equal(tab.canvas.to_array(), before)
     assert msgs and "blank.png" in msgs[-1] and "blank" in msgs[-1].split(":", 1)[1]
-    assert main_window.errors == []  # no "unexpected error" dialog
+    assert main_window.errors == [msgs[-1]]  # the user error's box, no "unexpected error" dialog
 
 
 def test_labelling_stores_the_digit_and_scores_models(main_window, qtbot, tmp_path):
@@ -224,7 +234,8 @@ def test_broken_model_file_shows_an_error_and_keeps_the_old_model(main_window, q
     bad.write_bytes(b"PK\x03\x04 definitely not a model")
     main_window.hub.open_file(bad)
     qtbot.waitUntil(lambda: bool(main_window.errors), timeout=10_000)
-    assert "broken.keras" in main_window.errors[-1]
+    assert "broken.keras" in main_window.errors[-1] and main_window.errors[-1].startswith("Could not load a model: ")
+    assert "Keras" not in main_window.errors[-1] and "Error" not in main_window.errors[-1]
     assert tab.hub.current is before
     draw_one(tab.canvas)
     assert tab.last_probs[0][0] == before.name

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from mnist_desk.core.non_digits import default_omniglot_path
 from mnist_desk.core.strokes import default_mnist_strokes_path, default_pendigits_path
 from mnist_desk.core.training import TrainConfig
-from tests.ui.support import choose, click
+from tests.ui.support import choose, click, click_dialog_button, modal_dialog
 
 LIMIT = 300  # training images per run
 VAL = 100
@@ -78,7 +78,8 @@ def test_short_run_finishes_draws_curves_and_is_saved(qtbot, window, tab):
         x, y = tab.curves.curves[key].getData()
         assert list(x) == [1, 2, 3] and np.all(np.isfinite(y))
     assert len(tab.curves.curves["batch_loss"].getData()[0]) == tab.curves.point_count("batch_loss")
-    assert tab.progress_bar.value() == 100 and "img/s" in tab.stats_label.text() and "ETA" in tab.stats_label.text()
+    assert tab.progress_bar.value() == 100 and "img/s" in tab.stats_label.text()
+    assert tab.stats_label.text().startswith("Done after all 3 epochs") and "ETA" not in tab.stats_label.text()
     # test accuracy and confusion summary shown; saved with metadata and history
     assert out.test_accuracy is not None and 0.5 < out.test_accuracy <= 1
     assert out.confusion.shape == (10, 10) and out.confusion.sum() == 10_000
@@ -215,9 +216,13 @@ def test_clicking_start_trains_and_clicking_stop_ends_the_run(qtbot, window, tab
     assert not tab.start_button.isEnabled() and tab.stop_button.isEnabled()
     qtbot.waitUntil(lambda: "img/s" in tab.stats_label.text(), timeout=RUN_TIMEOUT_MS)  # batches are reported
     assert "epoch 1/200" in tab.progress_bar.format() or "epoch 2/200" in tab.progress_bar.format()
+    assert "ETA" in tab.stats_label.text()
     with qtbot.waitSignal(tab.runFinished, timeout=RUN_TIMEOUT_MS):
         click(qtbot, tab.stop_button)
     assert tab.progress_bar.format() == "stopped"
+    # nothing about the run going remains, now or at the next redraw
+    qtbot.wait(200)
+    assert tab.stats_label.text().startswith("Stopped after epoch ") and "ETA" not in tab.stats_label.text()
     assert "Stopped by you" in tab.result_label.text() and "press Save model" in tab.result_label.text()
     assert tab.start_button.isEnabled() and not tab.stop_button.isEnabled() and tab.save_button.isEnabled()
     row = tab.history_table.rowCount() - 1
@@ -333,15 +338,35 @@ def test_stop_ends_the_run_within_one_batch_and_keeps_the_model(qtbot, window, t
 def test_diverging_learning_rate_stops_with_a_message_and_saves_nothing(qtbot, window, tab):
     qtbot.waitUntil(lambda: window.hub.current is not None, timeout=20_000)  # the window's first model
     before = window.hub.current
-    out = run(qtbot, tab, small(arch="mlp", optimizer="sgd", learning_rate=50.0, epochs=3))
+    # every batch reported and checked: the first batches (before the weights blow up) are finite points
+    out = run(qtbot, tab, small(arch="mlp", optimizer="sgd", learning_rate=50.0, epochs=3, report_every_s=0.0))
     assert out.failure and out.stored is None and out.net is None
+    d = out.result.divergence
+    assert d is not None and d.epoch >= 1 and d.batch >= 1
     text = tab.result_label.text()
-    assert "learning rate" in text and "(50)" in text and "too high" in text
+    assert f"diverged at epoch {d.epoch}, batch {d.batch}" in text
+    assert "learning rate" in text and "(50)" in text and "too high" in text and "lower it" in text
+    assert "ETA" not in tab.stats_label.text() and tab.progress_bar.format() == "diverged"
+    assert tab.stats_label.text().startswith(f"Diverged at epoch {d.epoch}, batch {d.batch}: ")
+    # the plots keep the finite points before the divergence, fitted to them, and mark where it diverged
+    qtbot.wait(100)  # (a range is applied when the plot next updates)
+    for metric in ("loss", "accuracy"):
+        x, y = tab.curves.curves[f"batch_{metric}"].getData()
+        assert len(y) >= 1 and np.all(np.isfinite(y))
+        line = tab.curves.divergence_lines[metric]
+        assert line.isVisible() and line.value() == pytest.approx(d.x_epochs)
+        assert line.label.toPlainText().startswith(f"diverged at epoch {d.epoch}, batch {d.batch}:\n")
+        (x0, x1), (y0, y1) = tab.curves.plots[metric].viewRange()
+        assert x0 <= x.min() and x1 >= d.x_epochs and y0 <= y.min() and y1 >= y.max() and y1 - y0 < 100
     assert user_models(window) == []
     assert not tab.save_button.isEnabled()
     assert tab.save_last() is False
     assert tab.history_cell(tab.history_table.rowCount() - 1, "status") == "diverged"
     assert window.hub.current is before
+    # the next run starts without the marker
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_TIMEOUT_MS):
+        assert tab.start(small(epochs=1))
+    assert not any(line.isVisible() for line in tab.curves.divergence_lines.values())
 
 
 def test_a_data_file_that_fails_to_load_shows_the_loaders_message(qtbot, window, tab, tmp_path):
@@ -352,7 +377,58 @@ def test_a_data_file_that_fails_to_load_shows_the_loaders_message(qtbot, window,
     out = run(qtbot, tab, small())
     assert out is None
     assert str(bad) in tab.result_label.text() and "not a valid .npz archive" in tab.result_label.text()
+    # said where the user must see it, with what to do; nothing says the run is still loading
+    assert window.errors and str(bad) in window.errors[-1] and "Choose another data file" in window.errors[-1]
+    assert "Loading data" not in tab.stats_label.text() and tab.progress_bar.format() == "failed"
     assert tab.history_table.rowCount() == rows and tab.start_button.isEnabled()
+
+
+def test_a_data_file_is_checked_when_chosen_and_a_bad_one_disables_start(qtbot, window, tab, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QPushButton
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("label,pixels\n7,0,0\n")
+    # typed: checked once the typing pauses, the problem shown next to the field, Start disabled with the reason
+    tab.form.data_edit.setFocus()
+    qtbot.keyClicks(tab.form.data_edit, str(bad))
+    qtbot.waitUntil(lambda: "row 1 has 3 values" in tab.form.data_status.text(), timeout=10_000)
+    assert tab.form.data_status.isVisible() and tab.form.data_status.text().startswith("bad.csv: ")
+    assert not tab.start_button.isEnabled() and "row 1 has 3 values" in tab.start_button.toolTip()
+    # chosen with File… (only the operating system's dialog is replaced): its name and image counts
+    good = tmp_path / "digits.npz"
+    np.savez(good, x_train=np.zeros((40, 28, 28), np.uint8), y_train=np.arange(40, dtype=np.uint8) % 10,
+             x_test=np.zeros((10, 28, 28), np.uint8), y_test=np.zeros(10, np.uint8))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(good), ""))
+    file_button = next(b for b in tab.form.findChildren(QPushButton) if b.text() == "File…")
+    click(qtbot, file_button)
+    qtbot.waitUntil(lambda: tab.form.data_status.text() == "digits.npz: 40 training images, 10 test images",
+                    timeout=10_000)
+    assert tab.start_button.isEnabled()
+    # a file that is not data at all, typed over the good one
+    tab.form.data_edit.selectAll()
+    junk = tmp_path / "notes.txt"
+    junk.write_text("shopping list")
+    qtbot.keyClicks(tab.form.data_edit, str(junk))
+    qtbot.waitUntil(lambda: "unknown format" in tab.form.data_status.text(), timeout=10_000)
+    assert not tab.start_button.isEnabled()
+    # back to the shipped MNIST: nothing to say, Start enabled
+    click(qtbot, next(b for b in tab.form.findChildren(QPushButton) if b.text() == "MNIST"))
+    qtbot.waitUntil(lambda: tab.start_button.isEnabled(), timeout=10_000)
+    assert not tab.form.data_status.isVisible() and tab.form.data_problem is None
+
+
+def test_a_data_check_that_ends_after_its_form_is_gone_reaches_nothing(qtbot, window, tab, tmp_path, monkeypatch):
+    import shiboken6
+    from PySide6.QtWidgets import QFileDialog, QPushButton
+
+    big = tmp_path / "digits.csv"
+    np.savetxt(big, np.zeros((6000, 785), np.uint8), fmt="%d", delimiter=",")  # seconds to read: ends after the close
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(big), ""))
+    click(qtbot, next(b for b in tab.form.findChildren(QPushButton) if b.text() == "File…"))
+    assert tab.form.data_status.text() == "Checking digits.csv…"
+    window.close()  # waits for the check's thread; its result is still to be delivered
+    shiboken6.delete(tab.form)
+    qtbot.wait(300)  # an exception in a slot here fails the test
 
 
 def test_a_wrong_field_refuses_to_start_with_a_message(window, tab):
@@ -371,9 +447,11 @@ def test_closing_the_window_mid_run_stops_the_worker_cleanly(qtbot, window, tab)
     assert tab.start(long_run())
     task = tab.task
     wait_for_batches(qtbot, tab, 1)
+    window.close()  # asks first: the run is going
+    box = modal_dialog(qtbot)
     t0 = time.perf_counter()
-    window.close()
-    assert time.perf_counter() - t0 < 20
+    click_dialog_button(qtbot, box, "Discard")
+    assert not window.isVisible() and time.perf_counter() - t0 < 20
     assert task.wait(0)  # the run's function has returned: nothing is left working on the training thread
     assert list(user_models_dir().iterdir()) == []  # nothing saved, no temporary files left
     tab.shutdown()  # a second call is harmless

@@ -6,7 +6,7 @@ import logging
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QKeySequence, QPainter, QShortcut
+from PySide6.QtGui import QAction, QImage, QKeySequence, QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -72,6 +72,7 @@ class DrawTab(QWidget):
     drawingFinished = Signal(object)  # the model's 28x28 input after a stroke (None when empty)
     predicted = Signal(object)  # (model name, probabilities) after each prediction
     message = Signal(str)  # for the status bar
+    problem = Signal(str)  # a user error: what went wrong and what to do (the window shows it until closed)
 
     def __init__(self, hub: ModelHub, parent=None):
         super().__init__(parent)
@@ -92,7 +93,8 @@ class DrawTab(QWidget):
         self._build()
         self.canvas.changed.connect(self._schedule_predict)
         self.canvas.strokeFinished.connect(self._on_stroke_finished)
-        self.canvas.fileError.connect(self.message.emit)
+        self.canvas.fileError.connect(lambda what: self.problem.emit(
+            f"Could not open the picture {what}. Open a PNG or JPEG of one digit, or draw it on the canvas."))
         hub.listChanged.connect(self._fill_pickers)
         hub.currentChanged.connect(self._on_current_changed)
         hub.netLoaded.connect(lambda _p: self._schedule_predict())
@@ -112,18 +114,21 @@ class DrawTab(QWidget):
         tools.addWidget(QLabel("Pen"))
         tools.addWidget(self.width_slider, 1)
         tools.addWidget(self.eraser_box)
-        for text, tip, slot in (
-            ("Undo", "Ctrl+Z", self.canvas.undo),
-            ("Redo", "Ctrl+Shift+Z", self.canvas.redo),
-            ("Clear", "Esc (or right-click the canvas)", self.canvas.clear),
-            ("Open…", "Open an image of a digit (or drop one on the canvas)", self.open_image),
-            ("Save…", "Save the drawing as PNG", self.save_image),
+        # The window's menus give these their shortcuts and add them to the tooltips (see ui/menus.py).
+        self.buttons: dict[str, QToolButton | QPushButton] = {}
+        for key, text, tip, slot in (
+            ("undo", "Undo", "Undo the last stroke", self.canvas.undo),
+            ("redo", "Redo", "Redo what was undone", self.canvas.redo),
+            ("clear", "Clear", "Clear the drawing (right-click the canvas does too)", self.canvas.clear),
+            ("open_image", "Open…", "Open an image of a digit (or drop one on the canvas)", self.open_image),
+            ("save_drawing", "Save…", "Save the drawing as PNG", self.save_image),
         ):
             b = QToolButton()
             b.setText(text)
             b.setToolTip(tip)
             b.clicked.connect(slot)
             tools.addWidget(b)
+            self.buttons[key] = b
         self.saliency_box = QCheckBox("Saliency")
         self.saliency_box.setToolTip("Paint the gradient of the top class's logit with respect to each input pixel over the "
                                      "drawing: red where changing the ink would change the answer most.")
@@ -144,7 +149,9 @@ class DrawTab(QWidget):
             c.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             c.setMinimumContentsLength(8)
         open_model = QPushButton("Open model file…")
+        open_model.setToolTip("Open a .keras model from anywhere")
         open_model.clicked.connect(self.open_model)
+        self.buttons["open_model"] = open_model
         pick.addWidget(QLabel("Model"), 0, 0)
         pick.addWidget(self.model_combo, 0, 1)
         pick.addWidget(open_model, 0, 2)
@@ -175,15 +182,20 @@ class DrawTab(QWidget):
         lay.addLayout(left, 5)
         lay.addLayout(right, 4)
 
-        for seq, slot in (("Ctrl+Z", self.canvas.undo), ("Ctrl+Shift+Z", self.canvas.redo), ("Ctrl+Y", self.canvas.redo),
-                          ("Esc", self.canvas.clear)):
-            sc = QShortcut(QKeySequence(seq), self)
-            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            sc.activated.connect(slot)
+        # Keys that only mean something here: they work whichever child of this view has focus, and only
+        # there (the window-wide commands, undo and redo included, are the menus' actions).
+        self.clear_action = QAction("Clear drawing", self)
+        self.clear_action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
+        self.clear_action.triggered.connect(lambda: self.canvas.clear())
+        self.label_actions: list[QAction] = []
         for d in range(10):
-            sc = QShortcut(QKeySequence(str(d)), self)
-            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            sc.activated.connect(lambda d=d: self.label_current(d))
+            a = QAction(f"&{d}", self)  # shown under Edit > Label drawing as
+            a.setShortcut(QKeySequence(str(d)))
+            a.triggered.connect(lambda _=False, d=d: self.label_current(d))
+            self.label_actions.append(a)
+        for a in (self.clear_action, *self.label_actions):
+            a.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.addAction(a)
 
     def _build_digits_panel(self) -> QGroupBox:
         box = QGroupBox("My digits: press 0-9 to label your drawing")
@@ -193,7 +205,7 @@ class DrawTab(QWidget):
         for d in range(10):
             b = QToolButton()
             b.setText(str(d))
-            b.setToolTip(f"Label the drawing as {d} and add it to your digits")
+            b.setToolTip(f"Label the drawing as {d} and add it to your digits (key {d})")
             b.clicked.connect(lambda _=False, d=d: self.label_current(d))
             row.addWidget(b)
             self.digit_buttons.append(b)
@@ -212,7 +224,9 @@ class DrawTab(QWidget):
         undo_label = QPushButton("Remove last")
         undo_label.clicked.connect(self.remove_last_digit)
         export = QPushButton("Export .npz…")
+        export.setToolTip("Export your labelled digits as a .npz in Keras's MNIST layout")
         export.clicked.connect(self.export_digits)
+        self.buttons["export_digits"] = export
         row2.addWidget(undo_label)
         row2.addWidget(export)
         row2.addStretch(1)
@@ -418,7 +432,7 @@ class DrawTab(QWidget):
         except md.DigitsNotSaved as exc:  # kept for this session all the same
             self.message.emit(str(exc))
         except MnistDeskError as exc:
-            self.message.emit(str(exc))
+            self.problem.emit(f"The digit was not added: {exc}.")
             return False
         else:
             self.message.emit(f"Added a {digit} to your digits ({len(self.digits)} in all)")
@@ -430,7 +444,7 @@ class DrawTab(QWidget):
         try:
             self.digits.remove_last()
         except MnistDeskError as exc:
-            self.message.emit(str(exc))
+            self.problem.emit(f"The last digit could not be removed: {exc}.")
         self._update_digits_panel()
 
     def export_digits(self) -> None:
@@ -443,7 +457,7 @@ class DrawTab(QWidget):
                 self.digits.export(path)
                 self.message.emit(f"Exported {len(self.digits)} digits to {path} (Keras layout: x_train, y_train)")
             except MnistDeskError as exc:
-                self.message.emit(str(exc))
+                self.problem.emit(f"Your digits were not exported: {exc}. Choose another folder or file name.")
 
     def _update_digits_panel(self) -> None:
         n = len(self.digits)

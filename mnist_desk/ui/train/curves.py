@@ -21,6 +21,7 @@ REDRAW_INTERVAL_MS = 33  # ~30 Hz whatever the batch rate
 SMOOTHING = 0.6  # EMA factor over the throttled batch reports (each already a mean over ~0.1 s of batches)
 TRAIN_COLOR = (40, 110, 200)
 VAL_COLOR = (230, 120, 20)
+DIVERGED_COLOR = (190, 0, 30)
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
            (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 METRICS = ("loss", "accuracy")
@@ -159,6 +160,7 @@ class LiveCurves(QWidget):
             # (no grid: its translucent lines cost more to paint than everything else together)
             pw.getAxis("left").setLabel(metric)
             pw.getAxis("left").enableAutoSIPrefix(False)
+            pw.getAxis("bottom").enableAutoSIPrefix(False)  # a run that diverged early spans a fraction of an epoch
             pw.getAxis("bottom").setLabel("epoch")
             pw.setMenuEnabled(False)
             self.legends[metric] = pw.addLegend(offset=(-8, 8) if metric == "loss" else (-8, -8), labelTextSize="8pt")
@@ -179,6 +181,18 @@ class LiveCurves(QWidget):
                 self.curves[key] = item
                 self._names[key] = name
                 self.series[key] = Series()
+        # Where the live run diverged: one marker per plot, created once, shown only after a divergence;
+        # left out of autorange (its y extent is unbounded), the range is set from the finite points.
+        self.divergence_lines: dict[str, pg.InfiniteLine] = {}
+        for metric, pw in self.plots.items():
+            line = pg.InfiniteLine(angle=90, movable=False, pen=_pen(DIVERGED_COLOR, 1.5, Qt.PenStyle.DashLine),
+                                   label="", labelOpts={"position": 0.3 if metric == "loss" else 0.7,  # clear of the legends
+                                                         "color": DIVERGED_COLOR, "fill": (255, 255, 255, 220),
+                                                         "anchors": [(1, 0.5), (1, 0.5)]})
+            line.setVisible(False)
+            pw.addItem(line, ignoreBounds=True)
+            self.divergence_lines[metric] = line
+        self.divergence = None  # core.training.Divergence of the live run, if it diverged
         self._overlay_items: list[tuple[str, pg.PlotDataItem]] = []
         self.overlays: list[RunRecord] = []
         self.dirty = False
@@ -195,6 +209,11 @@ class LiveCurves(QWidget):
     def reset(self) -> None:
         for s in self.series.values():
             s.clear()
+        self.divergence = None
+        for line in self.divergence_lines.values():
+            line.setVisible(False)
+        for metric in METRICS:
+            self.curves[f"batch_{metric}"].setSymbol(None)
         self._drawn.clear()
         self._ema.clear()
         self.dirty = True
@@ -213,8 +232,42 @@ class LiveCurves(QWidget):
         self.timer.stop()
         self.refresh()
         self._live = False
+        if self.divergence is not None:
+            return  # the range fitted to the points and the marker (autorange leaves the marker out)
         for pw in self.plots.values():
             pw.enableAutoRange()
+
+    def show_divergence(self, divergence) -> None:
+        """Mark where the live run diverged (a ``core.training.Divergence``) and fit the plots to the finite
+        points before it, which the live ranges may have left far off (or that may be none at all)."""
+        self.divergence = divergence
+        for line in self.divergence_lines.values():
+            line.label.setFormat(divergence.summary.replace(": ", ":\n", 1))  # two short lines fit a narrow plot
+            line.setVisible(self.live_visible)
+        # a line through one or two points is hardly a mark: show the points themselves
+        for metric in METRICS:
+            if self.series[f"batch_{metric}"].n < 3:
+                self.curves[f"batch_{metric}"].setSymbol("o")
+        self._place_divergence()
+
+    def _place_divergence(self) -> None:
+        d = self.divergence
+        if d is None:
+            return
+        x = d.elapsed_s if self.x_axis == "seconds" else d.x_epochs
+        for metric, pw in self.plots.items():
+            self.divergence_lines[metric].setPos(x)
+            ys = [self.series[key].xy(self.x_axis)[1] for key in (f"batch_{metric}", metric, f"val_{metric}")]
+            ys = np.concatenate(ys)
+            ys = ys[np.isfinite(ys)]
+            if len(ys):
+                lo, hi = float(ys.min()), float(ys.max())
+            else:  # diverged before the first report: the metric's usual span
+                lo, hi = (0.0, 2.5) if metric == "loss" else (0.0, 1.0)
+            if hi - lo < 1e-6:
+                lo, hi = lo - 0.5, hi + 0.5
+            # the marker and its label stay inside the view, at its right
+            pw.setRange(xRange=(0.0, max(x, 1e-3) * 1.15), yRange=(lo, hi), padding=0.05)
 
     def add_progress(self, p) -> None:
         """Append one ``core.training.Progress``; drawn at the next timer tick."""
@@ -294,6 +347,8 @@ class LiveCurves(QWidget):
         self.live_visible = on
         for item in self.curves.values():
             item.setVisible(on)
+        for line in self.divergence_lines.values():
+            line.setVisible(on and self.divergence is not None)
         self._rebuild_legends()
 
     def _rebuild_legends(self) -> None:
@@ -315,6 +370,8 @@ class LiveCurves(QWidget):
         self.dirty = True
         self.refresh()
         self.set_overlays(self.overlays)
+        if self.live_visible:
+            self._place_divergence()
 
     # ------------------------------------------------------------------ overlays
     def set_overlays(self, runs: list[RunRecord]) -> None:

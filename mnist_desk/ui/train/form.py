@@ -9,7 +9,9 @@ ValueError with the parameter's own message when one is wrong.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,7 +28,14 @@ from PySide6.QtWidgets import (
 )
 
 from ...core import registry
+from ...core.data import check_source
+from ...core.errors import DataError
+from .. import jobs
+from ..errors import in_user_terms
 from .format import format_value
+
+# A typed path is checked once the typing pauses, not at every key.
+DATA_CHECK_DELAY_MS = 400
 
 SHIPPED_DATA = "MNIST (shipped with the app)"
 
@@ -131,6 +140,8 @@ class TrainForm(QWidget):
 
     message = Signal(str)
     defaultNameChanged = Signal(str)  # the name a run gets when the user typed none (arch or preset)
+    # The data field was checked: the problem with its file (None: it can be read, or it is being checked)
+    dataChecked = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -158,6 +169,21 @@ class TrainForm(QWidget):
             row.addWidget(b)
         f.addRow("Source", self.data_edit)
         f.addRow("", row)
+        # what the chosen file holds, or what is wrong with it, read off the GUI thread (see _check_data)
+        self.data_status = QLabel()
+        self.data_status.setWordWrap(True)
+        self.data_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.data_status.hide()
+        f.addRow("", self.data_status)
+        self.data_problem: str | None = None
+        self._data_job: jobs.Job | None = None
+        self._checking_path: str | None = None
+        self._data_check_again = False
+        self._data_check_timer = QTimer(self)
+        self._data_check_timer.setSingleShot(True)
+        self._data_check_timer.setInterval(DATA_CHECK_DELAY_MS)
+        self._data_check_timer.timeout.connect(self._check_data)
+        self.data_edit.textChanged.connect(lambda _t: self._data_check_timer.start())
         self.my_digits_box = QCheckBox("Add my digits to the training set")
         self.my_digits_box.setToolTip("The digits you labelled in the Draw view")
         f.addRow(self.my_digits_box)
@@ -328,11 +354,63 @@ class TrainForm(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, "MNIST-like data", "", "Digit data (*.npz *.csv *.gz *ubyte);;All files (*)")
         if path:
             self.data_edit.setText(path)
+            self._check_data()  # chosen, not typed: no pause to wait for
 
     def _choose_data_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Folder of MNIST IDX (or train/test CSV) files")
         if path:
             self.data_edit.setText(path)
+            self._check_data()
+
+    def _check_data(self) -> None:
+        """Read the data field's file with the training loader, in a worker: a big file takes seconds. One
+        check at a time; a field changed meanwhile is checked when the running one ends."""
+        self._data_check_timer.stop()
+        path = self.data_path()
+        if path is None:
+            self._show_data_state(None, "")
+            return
+        if self._data_job is not None and self._data_job.is_running():
+            self._data_check_again = True
+            return
+        self._show_data_state(None, f"Checking {Path(path).name or path}…")
+        self._checking_path = path
+        # bound methods, not lambdas: Qt drops them with the form, so a check that ends after the window
+        # has closed reaches nothing
+        self._data_job = jobs.run(lambda _state: check_source(path), lane="numpy", name="check-data",
+                                  on_result=self._data_readable, on_error=self._data_unreadable,
+                                  on_done=self._data_check_done)
+
+    def _data_check_done(self) -> None:
+        if self._data_check_again:
+            self._data_check_again = False
+            self._check_data()
+
+    def _data_readable(self, summary) -> None:
+        self._data_checked(self._checking_path, summary, None)
+
+    def _data_unreadable(self, exc: BaseException) -> None:
+        self._data_checked(self._checking_path, None, exc)
+
+    def _data_checked(self, path: str, summary, exc: BaseException | None) -> None:
+        if path != self.data_path():
+            return  # the field has changed since: its own check follows
+        if exc is None:
+            test = f", {summary.n_test:,} test images" if summary.n_test else ", no test set (no test accuracy)"
+            self._show_data_state(None, f"{summary.name}: {summary.n_train:,} training images{test}")
+            return
+        if isinstance(exc, DataError):  # named by the file at fault (in a folder: the file inside it)
+            name, problem = (exc.path.name if exc.path is not None else Path(path).name), in_user_terms(exc.problem)
+        else:  # no problem of a file's we know of (the job runner has logged it)
+            name, problem = Path(path).name, "could not be read (the log has the details)"
+        self._show_data_state(problem, f"{name or path}: {problem}")
+
+    def _show_data_state(self, problem: str | None, text: str) -> None:
+        self.data_problem = problem
+        self.data_status.setText(text)
+        self.data_status.setVisible(bool(text))
+        self.data_status.setStyleSheet("color: #b00020" if problem else "")
+        self.dataChecked.emit(problem)
 
     def data_path(self) -> str | None:
         return self.data_edit.text().strip() or None

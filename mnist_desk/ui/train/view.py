@@ -36,12 +36,13 @@ from PySide6.QtWidgets import (
 
 from ...core import store
 from ...core.confusion import confusion_text
-from ...core.errors import MnistDeskError
+from ...core.errors import DataError, MnistDeskError
 from ...core.memory import collect_garbage
 from ...core.runs import RunMetadata, RunOutcome, TrainSpec, run_training, save_outcome
 from .curves import LiveCurves, RunRecord, export_figure
 from .form import TrainForm
 from .. import jobs
+from ..errors import in_user_terms
 from .format import confusion_summary, describe_training, draw_model_choice, fmt_seconds, format_value, pct
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,11 @@ HISTORY_COLUMNS = ("run", "architecture", "epochs", "time", "val acc", "test acc
 # ---------------------------------------------------------------------------- the view
 class TrainTab(QWidget):
     message = Signal(str)
+    problem = Signal(str)  # a user error: what went wrong and what to do (the window shows it until closed)
     # After a run's thread has ended (Start is enabled again): its RunOutcome, or None when it could not
     # run (bad data file...; the message is shown). For tests and benchmarks.
     runFinished = Signal(object)
+    saveFinished = Signal(bool)  # after save_last's save: whether the model was stored (closing waits for it)
 
     def __init__(self, hub, draw_tab=None, parent=None):
         super().__init__(parent)
@@ -65,6 +68,7 @@ class TrainTab(QWidget):
         self._closing = False
         self._last_progress = None
         self._progress_shown = None
+        self._run_ended = False  # the run going has ended: its running figures must not come back
         self._bar_set_at = 0.0
         self.last_outcome: RunOutcome | None = None
         self.runs: list[RunRecord] = []
@@ -96,6 +100,7 @@ class TrainTab(QWidget):
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Train in the background; the canvas keeps working")
         self.start_button.clicked.connect(lambda: self.start())
+        self.form.dataChecked.connect(lambda _problem: self._update_start_button())
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop after the current batch and keep the model as it is")
         self.stop_button.setEnabled(False)
@@ -238,6 +243,7 @@ class TrainTab(QWidget):
         self._run_name = name
         self._batch_seconds = []
         self._last_progress = self._progress_shown = self._outcome_of_run = None
+        self._run_ended = False
         self.curves.reset()
         self.curves.start()
         self.curves.set_live_visible(True)
@@ -247,6 +253,7 @@ class TrainTab(QWidget):
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("starting…")
         self.stats_label.setText("Loading data and building the model…")
+        self.stats_label.setToolTip("")
         self._say(f"Training {name} ({config.arch})…")
         task.start()
         # Overlays stay, recoloured around the live run: on the next turn of the event loop, so that
@@ -270,7 +277,7 @@ class TrainTab(QWidget):
 
     def _tick_status(self) -> None:
         p = self._last_progress
-        if p is None or p is self._progress_shown:
+        if p is None or p is self._progress_shown or self._run_ended:
             return
         self._progress_shown = p
         value = int(p.fraction_done * 100)
@@ -282,20 +289,46 @@ class TrainTab(QWidget):
         text = f"{value}% · epoch {p.epoch + 1}/{p.epochs}"
         if text != self.progress_bar.format():
             self.progress_bar.setFormat(text)
-        val = f" · val acc {p.val_accuracy * 100:.2f}%" if p.val_accuracy is not None else ""
-        self.stats_label.setText(f"batch {p.batch}/{p.batches_per_epoch} · loss {p.epoch_loss:.4f} · acc {p.epoch_accuracy * 100:.2f}%{val} · "
+        self.stats_label.setText(f"batch {p.batch}/{p.batches_per_epoch} · {self._metrics_text(p)} · "
                                  f"{p.samples_per_s:,.0f} img/s · ETA {fmt_seconds(p.eta_s)}")
+
+    @staticmethod
+    def _metrics_text(p) -> str:
+        val = f" · val acc {p.val_accuracy * 100:.2f}%" if p.val_accuracy is not None else ""
+        return f"loss {p.epoch_loss:.4f} · acc {p.epoch_accuracy * 100:.2f}%{val}"
+
+    def _end_progress(self, state: str, summary: str | None = None) -> None:
+        """The run is over (``state``: done, stopped, diverged, failed): no running figures or ETA remain;
+        ``summary`` (default: where the run got to and its last figures) replaces them."""
+        self._run_ended = True
+        self.progress_bar.setFormat(state)
+        if summary is None:
+            p = self._last_progress
+            if p is None:
+                summary = "Ended before the first batch."
+            else:
+                where = (f"all {p.epochs} epochs" if state == "done"
+                         else f"epoch {p.epoch + 1}/{p.epochs}, batch {p.batch}/{p.batches_per_epoch}")
+                summary = f"{state.capitalize()} after {where} · {self._metrics_text(p)} · {p.samples_per_s:,.0f} img/s"
+        self.stats_label.setText(summary)
+        self.stats_label.setToolTip(summary)  # the label may be cut short in a narrow window
 
     def _on_finished(self, out: RunOutcome) -> None:
         if self._closing:
             return
         self.curves.stop()
-        self._tick_status()
         self.last_outcome = out
         r = out.result
         if out.failure:
-            self._say(out.failure, error=True)
-            self.progress_bar.setFormat("failed")
+            d, lr = r.divergence, r.config.learning_rate
+            if d is not None:
+                self.curves.show_divergence(d)
+                self._end_progress("diverged", f"{d.summary[0].upper()}{d.summary[1:]}.")
+                self._say(f"Training {d.summary}. The learning rate ({lr:g}) is probably too high: lower it "
+                          f"(try {lr / 10:g}) and Start again. Nothing was saved.", error=True)
+            else:
+                self._end_progress("failed", "Training failed: nothing was saved.")
+                self._say(out.failure, error=True)
             status = "diverged"
         else:
             parts = []
@@ -312,7 +345,7 @@ class TrainTab(QWidget):
             else:
                 parts.append("Not saved yet: press Save model to keep it.")
                 self.save_button.setEnabled(True)
-            self.progress_bar.setFormat("stopped" if r.stopped else "done")
+            self._end_progress("stopped" if r.stopped else "done")
             self.result_label.setStyleSheet("")
             self.result_label.setText(" ".join(parts))
             self.message.emit(parts[-1] if out.stored is not None else parts[0])
@@ -326,31 +359,45 @@ class TrainTab(QWidget):
         if self._closing:
             return
         self.curves.stop()
-        self.progress_bar.setFormat("stopped")
+        self._end_progress("stopped", "Stopped before training began; nothing was trained.")
         self._say("Stopped before training began; nothing was trained.")
 
     def _on_failed(self, exc: BaseException) -> None:
         if self._closing:
             return
         self.curves.stop()
-        self.progress_bar.setFormat("failed")
-        self._say(f"Training failed: {jobs.describe(exc)}", error=True)
+        self._end_progress("failed", "Did not run: see the message below.")
+        if isinstance(exc, DataError):
+            self._say(f"Could not read the training data: {exc}. Choose another data file, or MNIST.", error=True)
+        else:
+            self._say(f"Training failed: {jobs.describe(exc)}.", error=True)
 
     def _on_done(self, task: jobs.Job) -> None:
         if self.task is task:
             self.task = None
         if not self._closing:
             self.curves.stop()
-            self.start_button.setEnabled(True)
+            self._update_start_button()
             self.stop_button.setEnabled(False)
             out, self._outcome_of_run = self._outcome_of_run, None
             self.runFinished.emit(out)
 
+    def _update_start_button(self) -> None:
+        """Start is for when no run is going and the chosen data file is not known to be bad (Start reads
+        the file again: it may have changed since it was checked)."""
+        problem = self.form.data_problem
+        self.start_button.setEnabled(not self.is_running() and problem is None)
+        self.start_button.setToolTip(f"Choose another data file first: {problem}" if problem
+                                     else "Train in the background; the canvas keeps working")
+
     def _say(self, text: str, error: bool = False) -> None:
         if error:
+            text = in_user_terms(text)  # as the window's message box says it
             self.result_label.setStyleSheet("color: #b00020; font-weight: bold")
             self.result_label.setText(text)
-        self.message.emit(text)
+            self.problem.emit(text)
+        else:
+            self.message.emit(text)
 
     # ------------------------------------------------------------------ saving a stopped run
     def save_last(self) -> bool:
@@ -373,10 +420,12 @@ class TrainTab(QWidget):
             self._refresh_table()
             self._update_use_button()
             self._say(sentence)
+            self.saveFinished.emit(True)
 
         def failed(exc):
             self.save_button.setEnabled(True)
             self._say(f"Could not save: {jobs.describe(exc)}", error=True)
+            self.saveFinished.emit(False)
 
         task.finished.connect(saved)
         task.failed.connect(failed)
