@@ -181,6 +181,15 @@ def test_a_run_named_like_a_shipped_model_is_saved_beside_it_and_the_draw_model_
         click(qtbot, tab.use_button)
     assert window.hub.current.name == "cnn-2" and window.draw.model_combo.currentText().startswith("cnn-2")
     assert window.statusBar().currentMessage() in ("The Draw view now uses cnn-2.", "Loading cnn-2 for the Draw view…")
+    # a run that beats the Draw view's model on the test set replaces it by itself, and says so
+    tab.form.epochs_spin.setValue(5)
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_TIMEOUT_MS) as blocker:
+        click(qtbot, tab.start_button)
+    better = blocker.args[0]
+    assert better.test_accuracy > window.hub.find("cnn-2").test_accuracy
+    assert window.hub.current.name == better.stored.name == "cnn-4"
+    assert window.draw.model_combo.currentText().startswith("cnn-4")
+    assert window.statusBar().currentMessage().endswith("of cnn-2: the Draw view now uses cnn-4.")
 
 
 def test_a_run_replaces_the_draw_model_only_when_it_is_better_on_the_test_set():
