@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from tests.ui.support import choose, click, drag, drop_file
+from tests.ui.support import choose, click, drag, drop_file, legend_covers
 
 
 @pytest.fixture
@@ -215,6 +215,24 @@ def test_model_picker_switches_models_and_compare_shows_more_bars(main_window, q
     qtbot.waitUntil(lambda: len(tab.bars.heights) == 2, timeout=10_000)
     assert [n for n, _ in tab.answers.answers] == [other.name, first.name]
     assert tab.compare_combos[0].currentText() == first.name
+
+
+def test_compare_legend_lies_beside_the_bars_at_small_and_large_sizes(main_window, qtbot):
+    tab = main_window.draw
+    if len(tab.hub.models) < 3:
+        pytest.skip("needs three models")
+    first = tab.hub.current
+    others = [m for m in tab.hub.models if m.name != first.name][:2]
+    for combo, m in zip(tab.compare_combos, others):
+        choose(qtbot, combo, str(m.path))
+    draw_one(tab.canvas)  # a confident 1: its tall bars are where a corner legend used to sit
+    qtbot.waitUntil(lambda: len(tab.bars.heights) == 3, timeout=10_000)
+    plot = tab.bars.plot.getPlotItem()
+    for size in ((1000, 700), (1600, 1000)):
+        main_window.resize(*size)
+        qtbot.wait(100)  # the plot's layout places the legend on the next event-loop turn
+        assert len(tab.bars.legend.items) == 3
+        assert legend_covers(tab.bars.legend, plot) == [], size
 
 
 def test_broken_model_file_shows_an_error_and_keeps_the_old_model(main_window, qtbot, tmp_path):
