@@ -235,6 +235,36 @@ def test_compare_legend_lies_beside_the_bars_at_small_and_large_sizes(main_windo
         assert legend_covers(tab.bars.legend, plot) == [], size
 
 
+def test_a_long_model_name_is_elided_in_the_middle_with_the_full_name_in_its_tooltip(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DESK_HOME", str(tmp_path / "home"))
+    from PySide6.QtCore import Qt
+
+    from mnist_desk.core import registry, store
+    from mnist_desk.core.paths import user_models_dir
+    from mnist_desk.ui.main_window import MainWindow
+
+    name = "strided-fast-run-with-a-long-name-from-the-presets"
+    store.save_model(registry.build_model("linear", {"l2": 0.0}, seed=0), {"arch": "linear", "hparams": {"l2": 0.0}},
+                     name=name, folder=user_models_dir())
+    # (opened on that model: picking it with the keyboard loads each model passed on the way, in any order)
+    w = MainWindow(initial_model=name, preload_tensorflow=False)
+    qtbot.addWidget(w)
+    w.show()
+    w.resize(1000, 700)
+    tab = w.draw
+    m = tab.hub.find(name)
+    qtbot.waitUntil(lambda: tab.model_combo.currentData() == str(m.path), timeout=20_000)
+    choose(qtbot, tab.compare_combos[0], str(m.path))
+    qtbot.wait(50)
+    for combo, full in ((tab.model_combo, m.label), (tab.compare_combos[0], m.name)):
+        shown = combo.displayed_text()
+        head, _, tail = shown.partition("…")
+        assert tail and full.startswith(head) and full.endswith(tail) and len(head) >= 3 and len(tail) >= 3, shown
+        assert full in combo.toolTip()
+        assert combo.itemData(combo.currentIndex(), Qt.ItemDataRole.ToolTipRole) == full
+    w.close()
+
+
 def test_broken_model_file_shows_an_error_and_keeps_the_old_model(main_window, qtbot, tmp_path):
     tab = main_window.draw
     before = tab.hub.current

@@ -29,6 +29,7 @@ from ...core.errors import EmptyDrawing, MnistDeskError
 from ...core.preprocess import prepare_drawing, prepare_drawing_placed
 from ...core.verdict import Thresholds, decide
 from .canvas import DrawingCanvas
+from ..elided_combo import ElidedComboBox
 from ..models import ModelHub
 from .prediction_view import AnswerLine, ModelInputView, PredictionBars, TopDigit
 from .. import jobs
@@ -135,10 +136,9 @@ class DrawTab(QWidget):
         left.addLayout(tools)
 
         pick = QGridLayout()
-        self.model_combo = QComboBox()
-        self.model_combo.setToolTip("The model that reads your drawing: shipped models and every model you trained")
+        self.model_combo = ElidedComboBox("The model that reads your drawing: shipped models and every model you trained")
         self.model_combo.activated.connect(lambda i: self.hub.select(self.model_combo.itemData(i)))
-        self.compare_combos = [QComboBox(), QComboBox()]
+        self.compare_combos = [ElidedComboBox("Show a second or third model's bars for the same drawing") for _ in range(2)]
         for c in [self.model_combo, *self.compare_combos]:
             # long model labels must not widen the window beyond a laptop screen
             c.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -151,7 +151,6 @@ class DrawTab(QWidget):
         pick.addWidget(QLabel("Compare with"), 1, 0)
         cmp_row = QHBoxLayout()
         for c in self.compare_combos:
-            c.setToolTip("Show a second or third model's bars for the same drawing")
             c.activated.connect(self._on_compare_changed)
             cmp_row.addWidget(c)
         pick.addLayout(cmp_row, 1, 1, 1, 2)
