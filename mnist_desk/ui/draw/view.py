@@ -30,6 +30,7 @@ from ...core.preprocess import prepare_drawing, prepare_drawing_placed
 from ...core.verdict import Thresholds, decide
 from .canvas import DrawingCanvas
 from ..elided_combo import ElidedComboBox
+from ..remembered import open_settings, read_int, read_json, write_json
 from ..models import ModelHub
 from .prediction_view import AnswerLine, ModelInputView, PredictionBars, TopDigit
 from .. import jobs
@@ -98,6 +99,7 @@ class DrawTab(QWidget):
         hub.currentChanged.connect(self._on_current_changed)
         hub.netLoaded.connect(lambda _p: self._schedule_predict())
         self._fill_pickers()
+        self._restore_settings()
         self._update_digits_panel()
 
     # ------------------------------------------------------------------ layout
@@ -473,7 +475,27 @@ class DrawTab(QWidget):
                 self.digits_table.setItem(r, col, QTableWidgetItem(text))
         self.digits_table.resizeColumnsToContents()
 
+    # ------------------------------------------------------------------ remembered between sessions
+    def _restore_settings(self) -> None:
+        s = open_settings()
+        width = read_int(s, "draw/pen_width", self.width_slider.minimum(), self.width_slider.maximum())
+        if width is not None:
+            self.width_slider.setValue(width)
+        compare = read_json(s, "draw/compare", list) or []
+        for c, path in zip(self.compare_combos, compare):
+            i = c.findData(path) if isinstance(path, str) else -1
+            if i >= 0:  # a model deleted since is simply not compared
+                c.setCurrentIndex(i)
+        if self.compared_models():
+            self._on_compare_changed()
+
+    def remember_settings(self) -> None:
+        s = open_settings()
+        s.setValue("draw/pen_width", self.width_slider.value())
+        write_json(s, "draw/compare", [c.currentData() for c in self.compare_combos])
+
     def shutdown(self) -> None:
+        self.remember_settings()
         for t in (self._saliency_task, self._digits_task):
             if t is not None:
                 t.cancel()

@@ -42,6 +42,7 @@ from ...core.runs import RunMetadata, RunOutcome, TrainSpec, run_training, save_
 from .curves import LiveCurves, RunRecord, export_figure
 from .form import TrainForm
 from .. import jobs
+from ..remembered import open_settings
 from .format import confusion_summary, describe_training, fmt_seconds, format_value, pct
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class TrainTab(QWidget):
         self._last_record: RunRecord | None = None
         self._build()
         self.form.apply_arch("cnn")
+        self.form.restore(open_settings())
         self._load_saved_runs()
 
     # ------------------------------------------------------------------ layout
@@ -464,6 +466,7 @@ class TrainTab(QWidget):
     # ------------------------------------------------------------------ closing
     def shutdown(self) -> None:
         """Stop a run and wait for its thread (nothing is saved after this); safe to call twice."""
+        self.form.remember(open_settings())
         self._closing = True
         self._abort.set()
         self.curves.timer.stop()
