@@ -20,10 +20,35 @@ _BESIDE = (2, 3)
 class LayoutLegend(pg.LegendItem):
     """A LegendItem placed by the plot's layout rather than anchored over the view box."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.width_available: float | None = None  # for a legend below the plot: as many columns as fit
+
     def updateSize(self):
         # The base class moves a floating legend to (0, 0) and fixes its size; in a layout cell the size
         # hint of the legend's own grid decides, and the plot's layout places it.
         self.updateGeometry()
+
+    def addItem(self, item, name):
+        super().addItem(item, name)
+        self.fit_columns()
+
+    def fit_columns(self, width: float | None = None) -> None:
+        """Lay the entries out in as many columns as fit in ``width`` (entries go row by row): a legend
+        wider than its plot would push the plot's right part out of sight."""
+        if width is not None:
+            self.width_available = width
+        if self.width_available is None or not self.items:
+            return
+        spacing = self.layout.horizontalSpacing() + 3
+        cells = [sample.width() + label.width() + 2 * spacing for sample, label in self.items]
+        columns = 1
+        for c in range(2, len(cells) + 1):
+            if sum(max(cells[i::c]) for i in range(c)) > self.width_available:
+                break
+            columns = c
+        if columns != self.columnCount:
+            self.setColumnCount(columns)
 
 
 def legend_outside(plot: pg.PlotWidget | pg.PlotItem, where: str = "beside", columns: int = 1, **options) -> LayoutLegend:
@@ -35,5 +60,7 @@ def legend_outside(plot: pg.PlotWidget | pg.PlotItem, where: str = "beside", col
     row, col = _BESIDE if where == "beside" else _BELOW
     align = Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft if where == "beside" else Qt.AlignmentFlag.AlignHCenter
     item.layout.addItem(legend, row, col, alignment=align)
+    if where != "beside":
+        item.geometryChanged.connect(lambda: legend.fit_columns(item.width() - item.getAxis("left").width() - 8))
     item.legend = legend  # PlotItem.plot(name=...) then adds its items to this legend, as with addLegend
     return legend

@@ -162,7 +162,7 @@ class LiveCurves(QWidget):
             pw.getAxis("left").enableAutoSIPrefix(False)
             pw.getAxis("bottom").setLabel("epoch")
             pw.setMenuEnabled(False)
-            self.legends[metric] = legend_outside(pw, "below", columns=2, labelTextSize="8pt", frame=False)
+            self.legends[metric] = legend_outside(pw, "below", labelTextSize="8pt", frame=False)
             self.plots[metric] = pw
             lay.addWidget(pw)
             # The live run's curves: created once, only their data changes.
