@@ -156,6 +156,7 @@ class DrawTab(QWidget):
             c.activated.connect(self._on_compare_changed)
             cmp_row.addWidget(c)
         pick.addLayout(cmp_row, 1, 1, 1, 2)
+        pick.setColumnStretch(1, 1)  # room goes to the pickers, so that more names show whole, not to the labels
 
         sees = QGroupBox("What the model sees")
         sl = QVBoxLayout(sees)
