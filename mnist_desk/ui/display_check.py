@@ -69,13 +69,13 @@ _NOT_FOUND = re.compile(r"^\s*(\S+)\s+=>\s+not found\s*$", re.MULTILINE)
 _OPEN_ERROR = re.compile(r"(\S+\.so[.\d]*): cannot open shared object file")
 
 
-def qt_window_files() -> list[Path]:
-    """The Qt Widgets library and the xcb platform plugin of the installed PySide6 (those that exist)."""
+def qt_window_files(x11: bool = True) -> list[Path]:
+    """The Qt Widgets library and (for X11) the xcb platform plugin of the installed PySide6, those that exist."""
     spec = importlib.util.find_spec("PySide6")
     if spec is None or not spec.submodule_search_locations:
         return []
     qt = Path(next(iter(spec.submodule_search_locations))) / "Qt"
-    files = [qt / "lib" / "libQt6Widgets.so.6", qt / "plugins" / "platforms" / "libqxcb.so"]
+    files = [qt / "lib" / "libQt6Widgets.so.6"] + ([qt / "plugins" / "platforms" / "libqxcb.so"] if x11 else [])
     return [f for f in files if f.is_file()]
 
 
@@ -113,9 +113,12 @@ def missing_libraries(shared_objects: Sequence[Path]) -> list[str]:
     return missing
 
 
-def missing_window_libraries() -> list[str]:
-    """The system libraries the window needs that this machine lacks (empty if none, or if unknown)."""
-    return missing_libraries(qt_window_files())
+def missing_window_libraries(x11: bool = True) -> list[str]:
+    """The system libraries the window needs that this machine lacks (empty if none, or if unknown).
+
+    Without ``x11``, those Qt's widgets need on any platform: importing them fails without these.
+    """
+    return missing_libraries(qt_window_files(x11))
 
 
 def display_answers(display: str) -> bool:
@@ -151,25 +154,23 @@ def window_start_problem(environ: Mapping[str, str] | None = None) -> str | None
 
     Only the cases where Qt would certainly fail are reported: a desktop that Qt might still reach is
     left to Qt. Qt picks Wayland when the session is a Wayland one (falling back to X11) and X11 when
-    DISPLAY is set; QT_QPA_PLATFORM overrides both, and any choice but xcb (offscreen, wayland, vnc)
-    is the user's to own.
+    DISPLAY is set; QT_QPA_PLATFORM overrides both, and for any choice but xcb (offscreen, wayland, vnc)
+    only the libraries every platform needs are checked.
     """
     if not sys.platform.startswith("linux"):
         return None
     env = os.environ if environ is None else environ
     requested = [name.split(":", 1)[0].strip() for name in env.get("QT_QPA_PLATFORM", "").split(";")]
     requested = [name for name in requested if name]
-    if requested and requested != ["xcb"]:
-        return None
-    if not requested and (env.get("WAYLAND_DISPLAY") or env.get("XDG_SESSION_TYPE") == "wayland"):
-        return None
-    if not env.get("DISPLAY"):
-        return ("mnist-desk cannot open its window: there is no screen to show it on (neither DISPLAY nor "
-                "WAYLAND_DISPLAY is set).\nStart it from a desktop session, or over SSH with X forwarding "
-                f"(ssh -X).\n{HEADLESS_HINT}")
-    missing = missing_window_libraries()
+    wayland_session = bool(env.get("WAYLAND_DISPLAY")) or env.get("XDG_SESSION_TYPE") == "wayland"
+    x11 = requested == ["xcb"] or (not requested and not wayland_session)
+    if x11 and not env.get("DISPLAY"):
+        unset = "DISPLAY is not set" if requested else "neither DISPLAY nor WAYLAND_DISPLAY is set"
+        return (f"mnist-desk cannot open its window: there is no screen to show it on ({unset}).\n"
+                f"Start it from a desktop session, or over SSH with X forwarding (ssh -X).\n{HEADLESS_HINT}")
+    missing = missing_window_libraries(x11)
     if not missing:
-        if display_answers(env["DISPLAY"]):
+        if not x11 or display_answers(env["DISPLAY"]):
             return None
         return (f"mnist-desk cannot open its window: the display {env['DISPLAY']} (DISPLAY) does not answer.\n"
                 "Start it from a desktop session, or over SSH with X forwarding (ssh -X).\n"

@@ -29,7 +29,7 @@ from mnist_desk import cli
 from mnist_desk.ui import display_check
 
 if len(sys.argv) > 1:  # the libraries this machine lacks, as the check's seam would list them
-    display_check.missing_window_libraries = lambda: sys.argv[1].split(",")
+    display_check.missing_window_libraries = lambda x11=True: sys.argv[1].split(",")
 code = cli.main([])
 print("QT GUI LOADED" if "PySide6.QtGui" in sys.modules else "QT GUI NOT LOADED")
 sys.exit(code)
@@ -88,6 +88,18 @@ def test_a_library_with_no_known_package_gives_the_whole_line():
     assert line == "sudo apt-get install " + " ".join(display_check.WINDOW_PACKAGES)
 
 
+def test_offscreen_needs_no_display_but_qt_widgets_libraries(tmp_path):
+    proc = start_window(tmp_path, {"QT_QPA_PLATFORM": "offscreen"}, "libEGL.so.1")
+    assert_clear_failure(proc)
+    assert "sudo apt-get install libegl1\n" in proc.stderr
+
+
+def test_no_screen_for_x11_when_it_is_asked_for(tmp_path):
+    proc = start_window(tmp_path, {"QT_QPA_PLATFORM": "xcb", "WAYLAND_DISPLAY": "wayland-0"})
+    assert_clear_failure(proc)
+    assert "no screen to show it on (DISPLAY is not set)" in proc.stderr
+
+
 @pytest.mark.parametrize("env", [
     {"QT_QPA_PLATFORM": "offscreen"},  # what the tests and CI use: no display needed
     {"QT_QPA_PLATFORM": "wayland", "DISPLAY": ":0"},
@@ -95,6 +107,8 @@ def test_a_library_with_no_known_package_gives_the_whole_line():
     {"XDG_SESSION_TYPE": "wayland"},
 ])
 def test_platforms_other_than_x11_are_left_to_qt(env):
+    if display_check.missing_window_libraries(x11=False):
+        pytest.skip("this machine lacks the libraries of Qt's widgets: the message names those")
     assert display_check.window_start_problem(env) is None
 
 
