@@ -102,8 +102,8 @@ def missing_libraries(shared_objects: Sequence[Path]) -> list[str]:
                 out = subprocess.run([ldd, str(path)], capture_output=True, text=True, timeout=30,
                                      check=False).stdout  # missing libraries are in the output, not the status
                 found = _NOT_FOUND.findall(out)
-            except (OSError, subprocess.SubprocessError):
-                log.warning("could not run ldd on %s", path, exc_info=True)
+            except (OSError, subprocess.SubprocessError) as exc:
+                log.warning("could not run ldd on %s: %s", path, exc)
         if not found:  # no ldd: the loader's message names the first library it missed
             match = _OPEN_ERROR.search(error)
             found = [match.group(1)] if match else []
@@ -124,11 +124,12 @@ def missing_window_libraries(x11: bool = True) -> list[str]:
 def display_answers(display: str) -> bool:
     """Whether the X server named by ``display`` accepts a connection, asked through libxcb as Qt asks it.
 
-    True when libxcb itself cannot be loaded: the missing libraries are reported instead.
+    True when libxcb itself cannot be loaded: then the question is Qt's to answer.
     """
     try:
         xcb = ctypes.CDLL("libxcb.so.1")
-    except OSError:
+    except OSError as exc:
+        log.warning("libxcb does not load, the display cannot be asked: %s", exc)
         return True
     xcb.xcb_connect.restype = ctypes.c_void_p
     xcb.xcb_connect.argtypes = [ctypes.c_char_p, ctypes.c_void_p]
