@@ -1,7 +1,7 @@
 """``mnist-desk``: opens the window by default; ``train``, ``evaluate`` and ``predict`` work headless.
 
-Exit codes: 0 success; 1 a user error (bad file, bad model, failed training), with one clear message
-on stderr; 2 a usage error (unknown option or value); 130 interrupted twice with Ctrl+C.
+Exit codes: 0 success; 1 a user error (bad file, bad model, failed training; no screen or missing system
+libraries for the window), with one clear message on stderr; 2 a usage error (unknown option or value); 130 interrupted twice with Ctrl+C.
 """
 
 from __future__ import annotations
@@ -323,6 +323,12 @@ def cmd_models() -> int:
 
 
 def cmd_gui(args) -> int:
+    from .ui.display_check import window_start_problem
+
+    problem = window_start_problem()  # before Qt, which would end the process with a message about plugins
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_USER_ERROR
     from .ui.app import run
 
     return run(model=getattr(args, "model", None))

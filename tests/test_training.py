@@ -253,7 +253,7 @@ def test_tensorboard_dir_gets_event_files(small_split, tmp_path):
 
 @pytest.mark.skipif(HAS_TENSORBOARD, reason="the tensorboard package is installed")
 def test_tensorboard_dir_without_tensorboard_is_a_clear_error(small_split, tmp_path):
-    """tensorflow-cpu does not bring TensorBoard: refuse up front with a TrainingError naming the package,
+    """TensorFlow does not bring TensorBoard: refuse up front with a TrainingError naming the package,
     not a TBNotInstalledError traceback after the first epoch."""
     logdir = tmp_path / "tb"
     config = _linear(epochs=1, tensorboard_dir=str(logdir))

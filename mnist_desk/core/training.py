@@ -59,7 +59,7 @@ class TrainConfig:
         if self.tensorboard_dir:
             import importlib.util
 
-            # tensorflow-cpu does not depend on TensorBoard; without it Keras' callback fails after an epoch.
+            # TensorFlow does not depend on TensorBoard; without it Keras' callback fails after an epoch.
             if importlib.util.find_spec("tensorboard") is None:
                 raise TrainingError("TensorBoard logs need the tensorboard package, which is not installed "
                                     "(pip install tensorboard); or train without a TensorBoard folder")

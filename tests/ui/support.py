@@ -86,3 +86,49 @@ def click_dialog_button(qtbot, dialog, text: str) -> None:
     buttons = [b for b in dialog.findChildren(QAbstractButton) if b.text().replace("&", "") == text and b.isVisible()]
     assert buttons, f"no button {text!r} in {[b.text() for b in dialog.findChildren(QAbstractButton)]}"
     click(qtbot, buttons[0])
+
+
+def data_scene_shapes(plot_item):
+    """The scene rectangles of everything ``plot_item`` plots: one per bar, a zero-size one per point of a
+    curve or scatter (where the user sees the data, in scene coordinates)."""
+    import numpy as np
+    import pyqtgraph as pg
+    from PySide6.QtCore import QRectF
+
+    shapes = []
+    for item in plot_item.items:
+        if not item.isVisible():
+            continue
+        if isinstance(item, pg.BarGraphItem):
+            o = item.opts
+            x, h = np.broadcast_to(o["x"], np.shape(o["height"])), np.asarray(o["height"], float)
+            w = np.broadcast_to(o["width"], h.shape)
+            for xi, hi, wi in zip(x, h, w):
+                shapes.append(item.mapRectToScene(QRectF(xi - wi / 2, 0.0, wi, hi).normalized()))
+        elif isinstance(item, (pg.ScatterPlotItem, pg.PlotDataItem, pg.PlotCurveItem)):
+            xs, ys = item.getData()
+            if xs is None:
+                continue
+            for x, y in zip(np.asarray(xs, float), np.asarray(ys, float)):
+                if np.isfinite(x) and np.isfinite(y):
+                    p = item.mapToScene(QPointF(x, y))
+                    shapes.append(QRectF(p, p))
+    return shapes
+
+
+def legend_covers(legend, plot_item) -> list:
+    """The plotted shapes that ``legend``'s scene rectangle covers, and the view box if the legend lies on it
+    (none, for a legend outside the data).
+
+    Fails when the legend is empty or hidden, where the answer would say nothing."""
+    assert legend.isVisible() and legend.items, "the legend shows no entry"
+    box = legend.mapRectToScene(legend.boundingRect())
+    assert box.width() > 0 and box.height() > 0
+    shapes = data_scene_shapes(plot_item)
+    assert shapes, "nothing is plotted"
+    covered = [s for s in shapes if box.intersects(s) or box.contains(s.topLeft())]
+    # Data moves (a bar grows, a run adds epochs): a legend inside the view box would cover some later.
+    view = plot_item.vb.mapRectToScene(plot_item.vb.rect())
+    if box.intersects(view):
+        covered.append(view)
+    return covered

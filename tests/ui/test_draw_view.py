@@ -10,7 +10,7 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from tests.ui.support import choose, click, drag, drop_file
+from tests.ui.support import choose, click, drag, drop_file, legend_covers
 
 
 @pytest.fixture
@@ -225,6 +225,54 @@ def test_model_picker_switches_models_and_compare_shows_more_bars(main_window, q
     qtbot.waitUntil(lambda: len(tab.bars.heights) == 2, timeout=10_000)
     assert [n for n, _ in tab.answers.answers] == [other.name, first.name]
     assert tab.compare_combos[0].currentText() == first.name
+
+
+def test_compare_legend_lies_beside_the_bars_at_small_and_large_sizes(main_window, qtbot):
+    tab = main_window.draw
+    if len(tab.hub.models) < 3:
+        pytest.skip("needs three models")
+    first = tab.hub.current
+    others = [m for m in tab.hub.models if m.name != first.name][:2]
+    for combo, m in zip(tab.compare_combos, others):
+        choose(qtbot, combo, str(m.path))
+    draw_one(tab.canvas)  # a confident 1: its tall bars are where a corner legend used to sit
+    qtbot.waitUntil(lambda: len(tab.bars.heights) == 3, timeout=10_000)
+    plot = tab.bars.plot.getPlotItem()
+    for size in ((1000, 700), (1600, 1000)):
+        main_window.resize(*size)
+        qtbot.wait(100)  # the plot's layout places the legend on the next event-loop turn
+        assert len(tab.bars.legend.items) == 3
+        assert legend_covers(tab.bars.legend, plot) == [], size
+
+
+def test_a_long_model_name_is_elided_in_the_middle_with_the_full_name_in_its_tooltip(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DESK_HOME", str(tmp_path / "home"))
+    from PySide6.QtCore import Qt
+
+    from mnist_desk.core import registry, store
+    from mnist_desk.core.paths import user_models_dir
+    from mnist_desk.ui.main_window import MainWindow
+
+    name = "strided-fast-run-with-a-long-name-from-the-presets"
+    store.save_model(registry.build_model("linear", {"l2": 0.0}, seed=0), {"arch": "linear", "hparams": {"l2": 0.0}},
+                     name=name, folder=user_models_dir())
+    # (opened on that model: picking it with the keyboard loads each model passed on the way, in any order)
+    w = MainWindow(initial_model=name, preload_tensorflow=False)
+    qtbot.addWidget(w)
+    w.show()
+    w.resize(1000, 700)
+    tab = w.draw
+    m = tab.hub.find(name)
+    qtbot.waitUntil(lambda: tab.model_combo.currentData() == str(m.path), timeout=20_000)
+    choose(qtbot, tab.compare_combos[0], str(m.path))
+    qtbot.wait(50)
+    for combo, full in ((tab.model_combo, m.label), (tab.compare_combos[0], m.name)):
+        shown = combo.displayed_text()
+        head, _, tail = shown.partition("…")
+        assert tail and full.startswith(head) and full.endswith(tail) and len(head) >= 3 and len(tail) >= 3, shown
+        assert full in combo.toolTip()
+        assert combo.itemData(combo.currentIndex(), Qt.ItemDataRole.ToolTipRole) == full
+    w.close()
 
 
 def test_broken_model_file_shows_an_error_and_keeps_the_old_model(main_window, qtbot, tmp_path):
@@ -457,4 +505,80 @@ def test_window_opens_with_a_users_model_whose_details_are_damaged(qtbot, tmp_pa
     w.show()
     assert any(m.name == "mine" for m in w.hub.models)  # still listed, without its details
     assert "details of model 'mine'" in w.notices.label.text()
+    w.close()
+
+
+# ------------------------------------------------------------------------------ remembered between sessions
+def _open_window(qtbot):
+    from mnist_desk.ui.main_window import MainWindow
+
+    w = MainWindow(preload_tensorflow=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.hub.current is not None and w.hub.net(w.hub.current) is not None, timeout=20_000)
+    return w
+
+
+def test_pen_width_compare_choices_and_train_form_are_restored_in_the_next_session(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DESK_HOME", str(tmp_path / "home"))
+    w = _open_window(qtbot)
+    draw, form = w.draw, w.train.form
+    draw.width_slider.setFocus()
+    for _ in range(5):
+        qtbot.keyClick(draw.width_slider, Qt.Key.Key_Right)
+    pen = draw.width_slider.value()
+    compared = [m for m in draw.hub.models if m.path != draw.hub.current.path][:2]
+    for combo, m in zip(draw.compare_combos, compared):
+        choose(qtbot, combo, str(m.path))
+    w.tabs.setCurrentWidget(w.train)
+    choose(qtbot, form.arch_combo, "mlp")
+    hidden = form.hparam_form.widgets["hidden"]
+    hidden.selectAll()
+    qtbot.keyClicks(hidden, "64, 32")
+    form.lr_edit.selectAll()
+    qtbot.keyClicks(form.lr_edit, "0.0025")
+    form.optimizer_combo.setFocus()
+    qtbot.keyClick(form.optimizer_combo, Qt.Key.Key_Home)  # sgd, the first optimizer
+    for spin, text in ((form.epochs_spin, "7"), (form.batch_spin, "64"), (form.limit_spin, "5000"), (form.val_spin, "2000")):
+        spin.selectAll()
+        qtbot.keyClicks(spin, text)
+    click(qtbot, form.my_digits_box)
+    before = (form.arch_combo.currentData(), form.hparam_form.raw_values(), form.lr_edit.text(),
+              form.optimizer_combo.currentText(), form.epochs_spin.value(), form.batch_spin.value(),
+              form.limit_spin.value(), form.val_spin.value(), form.my_digits_box.isChecked())
+    assert before[0] == "mlp" and before[2] == "0.0025" and before[4:8] == (7, 64, 5000, 2000) and before[8]
+    w.close()
+
+    w2 = _open_window(qtbot)
+    assert w2.draw.width_slider.value() == pen and w2.draw.canvas.pen_width == pen
+    assert [c.currentData() for c in w2.draw.compare_combos] == [str(m.path) for m in compared]
+    qtbot.waitUntil(lambda: len(w2.draw.compared_models()) == len(compared), timeout=5000)
+    f2 = w2.train.form
+    after = (f2.arch_combo.currentData(), f2.hparam_form.raw_values(), f2.lr_edit.text(),
+             f2.optimizer_combo.currentText(), f2.epochs_spin.value(), f2.batch_spin.value(),
+             f2.limit_spin.value(), f2.val_spin.value(), f2.my_digits_box.isChecked())
+    assert after == before
+    assert f2.config_from_form().hparams["hidden"] == [64, 32]
+    w2.close()
+
+
+@pytest.mark.parametrize("ini", [
+    ('[draw]\npen_width=fat\ncompare=@ByteArray(\\0\\x1)\n[train]\nform="{\\"arch\\": 7, \\"epochs\\": \\"x\\", '
+     '\\"hparams\\": [1], \\"learning_rate\\": 5}"\n'),
+    '[draw]\npen_width=100000000000000000000\ncompare="[3, {}, \\"/no/such/model.keras\\"]"\n[train]\nform=not json {\n',
+    ('[draw]\npen_width=-4\n[train]\nform="{\\"arch\\": \\"mlp\\", \\"hparams\\": {\\"hidden\\": \\"many\\", '
+     '\\"activation\\": \\"nope\\", \\"dropout\\": [1, 2]}, \\"epochs\\": 99999999, \\"batch_size\\": 1.5}"\n'),
+])
+def test_damaged_remembered_values_are_ignored(qtbot, tmp_path, monkeypatch, ini):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "settings.ini").write_text(ini)
+    monkeypatch.setenv("MNIST_DESK_HOME", str(home))
+    w = _open_window(qtbot)
+    assert w.draw.width_slider.minimum() <= w.draw.width_slider.value() <= w.draw.width_slider.maximum()
+    assert w.draw.compared_models() == []
+    form = w.train.form
+    assert form.arch_combo.currentData() in ("cnn", "mlp") and 1 <= form.epochs_spin.value() <= 10_000
+    assert form.batch_spin.value() >= 1
+    form.config_from_form()  # the form still makes a run: the bad hidden sizes were not put back
     w.close()

@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QImage
+from PySide6.QtTest import QTest
+
+from tests.ui.support import legend_covers
 
 WAIT_MS = 90_000
 
@@ -114,6 +117,7 @@ def test_gradient_view_shows_ten_images_on_one_scale(ui, qtbot, model_files, mni
     tab.show_view("gradients")
     view = tab.gradients
     settle(qtbot, tab, lambda: view.result is not None)
+    assert view.target.currentText() == "logits" and view.result.grads.target == "logits"  # the default
     tiles = view.grid.panel.tiles
     assert len(tiles) == 12  # input, top class, ten classes
     per_class = tiles[2:]
@@ -124,9 +128,9 @@ def test_gradient_view_shows_ten_images_on_one_scale(ui, qtbot, model_files, mni
         assert (t.vmin, t.vmax) == (-s, s)
     assert (view.grid.panel.colourbar.vmin, view.grid.panel.colourbar.vmax) == (-s, s)
     np.testing.assert_array_equal(tiles[1].image, view.result.grads.per_class[view.result.grads.top_class])
-    # logits and SmoothGrad are separate, cached results
-    view.set_target("logits")
-    settle(qtbot, tab, lambda: view.result.grads.target == "logits")
+    # probabilities (still selectable) and SmoothGrad are separate, cached results
+    view.set_target("probabilities")
+    settle(qtbot, tab, lambda: view.result.grads.target == "probabilities")
     view.smooth.setChecked(True)
     settle(qtbot, tab, lambda: view.request_key()[3] == 25 and view.result is view._cache[view.request_key()][0])
     assert len(view._cache) == 3
@@ -207,12 +211,40 @@ def test_pca_scatter_marks_the_drawing_and_its_neighbours(ui, qtbot, model_files
     assert sum(len(s.data) for s in view.scatters) == 500
     assert len(view.star.data) == 1
     assert view.neighbours.count() == 8
-    # hovering a point shows its digit
+    # pointing at a dot with the mouse shows its digit (white ink on black, not a black square)
     s = next(s for s in view.scatters if len(s.data))
     pt = s.points()[0]
-    view._on_hover(s, [pt], None)
-    assert view.hover_image.pixmap() is not None and not view.hover_image.pixmap().isNull()
-    assert f"#{int(pt.data())}" in view.hover_text.text()
+    QTest.mouseMove(view.plot.viewport(), view.plot.mapFromScene(s.mapToScene(pt.pos())))
+    qtbot.waitUntil(lambda: "Test image #" in view.hover_text.text(), timeout=5000)
+    i = int(view.hover_text.text().split("#")[1].split(":")[0])  # the dot on top there (dots may overlap)
+    assert i in {int(p.data()) for s in view.scatters for p in s.pointsAt(s.mapFromScene(s.mapToScene(pt.pos())))}
+    shown = view.hover_image.pixmap().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+    pixels = np.array([[shown.pixelColor(x, y).value() for x in range(0, shown.width(), 4)]
+                       for y in range(0, shown.height(), 4)])
+    digit = mnist.x_test[i]
+    assert pixels.max() > 200 and (pixels > 128).mean() == pytest.approx((digit > 128).mean(), abs=0.08)
+
+
+@pytest.mark.parametrize("size", [(1000, 700), (1600, 1000)])
+def test_scatter_and_summary_legends_lie_beside_the_data(ui, qtbot, model_files, mnist, size):
+    hub, draw, tab = ui
+    use_model(qtbot, hub, model_files["mlp"])
+    load_test_digit(draw, mnist, 4)
+    tab.resize(*size)
+    view = tab.features
+    view.count.setValue(500)
+    tab.show_view("hidden")
+    settle(qtbot, tab, lambda: view.projection is not None and view.point is not None)
+    qtbot.wait(50)  # the plot's layout places the legend on the next event-loop turn
+    assert [label.text for _, label in view.legend.items] == [str(d) for d in range(10)] + ["your drawing"]
+    assert legend_covers(view.legend, view.plot.getPlotItem()) == []
+    tab.show_view("summary")
+    settle(qtbot, tab, lambda: tab.summary.rows)
+    qtbot.wait(50)
+    for key, plot in tab.summary.plots.items():
+        item = plot.getPlotItem()
+        assert [label.text for _, label in item.legend.items] == ["training", "validation"]
+        assert legend_covers(item.legend, item) == [], key
 
 
 def test_tsne_can_be_cancelled(ui, qtbot, model_files):

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from mnist_desk.core.non_digits import default_omniglot_path
 from mnist_desk.core.strokes import default_mnist_strokes_path, default_pendigits_path
 from mnist_desk.core.training import TrainConfig
-from tests.ui.support import choose, click, click_dialog_button, modal_dialog
+from tests.ui.support import choose, click, click_dialog_button, legend_covers, modal_dialog
 
 LIMIT = 300  # training images per run
 VAL = 100
@@ -505,6 +505,17 @@ def test_history_runs_overlay_and_export_as_png_and_svg(tab, tmp_path):
     text = svg.read_text()
     assert "<svg" in text and "model accuracy" in text and tab.runs[shipped[0]].label in text
     assert tab.export_curves(tmp_path / "curves.gif") is None and "png or .svg" in tab.result_label.text()
+
+
+def test_curve_legends_lie_below_the_curves_at_small_and_large_sizes(qtbot, window, tab):
+    shipped = [i for i, r in enumerate(tab.runs) if r.status == "shipped"]
+    tab.select_runs(shipped[:2])
+    for size in ((1000, 700), (1600, 1000)):
+        window.resize(*size)
+        qtbot.wait(100)  # the plot's layout places the legend on the next event-loop turn
+        for metric, legend in tab.curves.legends.items():
+            assert len(legend.items) >= 4, metric  # two named curves per run
+            assert legend_covers(legend, tab.curves.plots[metric].getPlotItem()) == [], (metric, size)
 
 
 # ------------------------------------------------------------------------------ helpers (no window)

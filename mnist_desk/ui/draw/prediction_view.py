@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWi
 
 from ...core.verdict import DIGIT, UNSURE, Thresholds, Verdict, decide, format_confidence
 from ...core.verdict import NOT_A_DIGIT as NOT_A_DIGIT_KIND  # (not core.non_digits.NOT_A_DIGIT, the training label)
+from ..plot_legend import legend_outside
 
 COLORS = [(40, 110, 200), (230, 130, 30), (60, 170, 80)]
 VERDICT_COLORS = {DIGIT: "#1a4d99", UNSURE: "#b36b00", NOT_A_DIGIT_KIND: "#a03030"}
@@ -30,7 +31,7 @@ class PredictionBars(QWidget):
         ax = self.plot.getAxis("bottom")
         ax.setTicks([[(i, str(i)) for i in range(10)]])
         self.plot.getAxis("left").setLabel("probability")
-        self.legend = self.plot.addLegend(offset=(-5, 5))
+        self.legend = legend_outside(self.plot, "beside", labelTextColor=(20, 20, 20), frame=False)
         self.items = []
         for c in COLORS:
             item = pg.BarGraphItem(x=np.arange(10), height=np.zeros(10), width=0.8, brush=pg.mkBrush(*c), pen=pg.mkPen(None))

@@ -29,6 +29,8 @@ from ...core.errors import EmptyDrawing, MnistDeskError
 from ...core.preprocess import prepare_drawing, prepare_drawing_placed
 from ...core.verdict import Thresholds, decide
 from .canvas import DrawingCanvas
+from ..elided_combo import ElidedComboBox
+from ..remembered import open_settings, read_int, read_json, write_json
 from ..models import ModelHub
 from .prediction_view import AnswerLine, ModelInputView, PredictionBars, TopDigit
 from .. import jobs
@@ -99,6 +101,7 @@ class DrawTab(QWidget):
         hub.currentChanged.connect(self._on_current_changed)
         hub.netLoaded.connect(lambda _p: self._schedule_predict())
         self._fill_pickers()
+        self._restore_settings()
         self._update_digits_panel()
 
     # ------------------------------------------------------------------ layout
@@ -140,10 +143,9 @@ class DrawTab(QWidget):
         left.addLayout(tools)
 
         pick = QGridLayout()
-        self.model_combo = QComboBox()
-        self.model_combo.setToolTip("The model that reads your drawing: shipped models and every model you trained")
+        self.model_combo = ElidedComboBox("The model that reads your drawing: shipped models and every model you trained")
         self.model_combo.activated.connect(lambda i: self.hub.select(self.model_combo.itemData(i)))
-        self.compare_combos = [QComboBox(), QComboBox()]
+        self.compare_combos = [ElidedComboBox("Show a second or third model's bars for the same drawing") for _ in range(2)]
         for c in [self.model_combo, *self.compare_combos]:
             # long model labels must not widen the window beyond a laptop screen
             c.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -158,10 +160,10 @@ class DrawTab(QWidget):
         pick.addWidget(QLabel("Compare with"), 1, 0)
         cmp_row = QHBoxLayout()
         for c in self.compare_combos:
-            c.setToolTip("Show a second or third model's bars for the same drawing")
             c.activated.connect(self._on_compare_changed)
             cmp_row.addWidget(c)
         pick.addLayout(cmp_row, 1, 1, 1, 2)
+        pick.setColumnStretch(1, 1)  # room goes to the pickers, so that more names show whole, not to the labels
 
         sees = QGroupBox("What the model sees")
         sl = QVBoxLayout(sees)
@@ -488,7 +490,27 @@ class DrawTab(QWidget):
                 self.digits_table.setItem(r, col, QTableWidgetItem(text))
         self.digits_table.resizeColumnsToContents()
 
+    # ------------------------------------------------------------------ remembered between sessions
+    def _restore_settings(self) -> None:
+        s = open_settings()
+        width = read_int(s, "draw/pen_width", self.width_slider.minimum(), self.width_slider.maximum())
+        if width is not None:
+            self.width_slider.setValue(width)
+        compare = read_json(s, "draw/compare", list) or []
+        for c, path in zip(self.compare_combos, compare):
+            i = c.findData(path) if isinstance(path, str) else -1
+            if i >= 0:  # a model deleted since is simply not compared
+                c.setCurrentIndex(i)
+        if self.compared_models():
+            self._on_compare_changed()
+
+    def remember_settings(self) -> None:
+        s = open_settings()
+        s.setValue("draw/pen_width", self.width_slider.value())
+        write_json(s, "draw/compare", [c.currentData() for c in self.compare_combos])
+
     def shutdown(self) -> None:
+        self.remember_settings()
         for t in (self._saliency_task, self._digits_task):
             if t is not None:
                 t.cancel()

@@ -14,6 +14,7 @@ from .common import LRU, InspectView, image_key, model_key
 from .gallery import Gallery, digit_qimage
 from .figures import scatter_figure
 from .panels import CLASS_COLOURS, GREY, Panel, Tile
+from ..plot_legend import legend_outside
 
 DEFAULT_POINTS = 2000
 NEIGHBOURS = 8
@@ -59,7 +60,7 @@ class FeaturesView(InspectView):
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
-        self.legend = self.plot.addLegend(offset=(5, 5), labelTextColor=(20, 20, 20), brush=pg.mkBrush(255, 255, 255, 200))
+        self.legend = legend_outside(self.plot, "beside", labelTextColor=(20, 20, 20), frame=False)
         self.scatters = []
         for d in range(10):
             s = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(*CLASS_COLOURS[d], 200), hoverable=True,

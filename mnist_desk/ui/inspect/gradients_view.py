@@ -66,7 +66,8 @@ class GradientsView(InspectView):
         self.random_button = QPushButton("Random")
         self.random_button.setToolTip("A random test image")
         self.target = QComboBox()
-        self.target.addItems(["probabilities", "logits"])
+        # Logits first: on a confident digit the probabilities' gradients are ~1e-6, a blank grid.
+        self.target.addItems(["logits", "probabilities"])
         self.target.setToolTip(TARGET_TIP)
         self.smooth = QCheckBox("SmoothGrad")
         self.smooth.setToolTip("Average the gradients over noisy copies of the input (Smilkov et al. 2017): less speckle")

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTableWidget, QTab
 from . import work
 from .common import InspectView, model_key
 from .figures import summary_figure
+from ..plot_legend import legend_outside
 from .panels import CLASS_COLOURS
 
 
@@ -66,7 +67,7 @@ class SummaryView(InspectView):
         cl.setContentsMargins(0, 0, 0, 0)
         for key in ("loss", "accuracy"):
             p = pg.PlotWidget(background="w", title=key)
-            p.addLegend(offset=(-5, 5), labelTextColor=(20, 20, 20))
+            legend_outside(p, "below", columns=2, labelTextColor=(20, 20, 20), frame=False)
             p.setLabel("bottom", "epoch")
             p.setMenuEnabled(False)
             self.plots[key] = p

@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from ...core.runs import RunMetadata
+from ..plot_legend import legend_outside
 
 REDRAW_INTERVAL_MS = 33  # ~30 Hz whatever the batch rate
 SMOOTHING = 0.6  # EMA factor over the throttled batch reports (each already a mean over ~0.1 s of batches)
@@ -163,7 +164,7 @@ class LiveCurves(QWidget):
             pw.getAxis("bottom").enableAutoSIPrefix(False)  # a run that diverged early spans a fraction of an epoch
             pw.getAxis("bottom").setLabel("epoch")
             pw.setMenuEnabled(False)
-            self.legends[metric] = pw.addLegend(offset=(-8, 8) if metric == "loss" else (-8, -8), labelTextSize="8pt")
+            self.legends[metric] = legend_outside(pw, "below", labelTextSize="8pt", frame=False)
             self.plots[metric] = pw
             lay.addWidget(pw)
             # The live run's curves: created once, only their data changes.

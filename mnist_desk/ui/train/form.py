@@ -9,6 +9,7 @@ ValueError with the parameter's own message when one is wrong.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -32,7 +33,10 @@ from ...core.data import check_source
 from ...core.errors import DataError
 from .. import jobs
 from ..errors import in_user_terms
+from ..remembered import read_json, write_json
 from .format import format_value
+
+log = logging.getLogger(__name__)
 
 # A typed path is checked once the typing pauses, not at every key.
 DATA_CHECK_DELAY_MS = 400
@@ -349,6 +353,61 @@ class TrainForm(QWidget):
             batch_size=self.batch_spin.value(), epochs=self.epochs_spin.value(), seed=self.seed_spin.value(),
             val_size=self.val_spin.value(), lr_schedule=self.schedule_combo.currentText(), augment=self.augment_box.isChecked(),
         )
+
+    # ------------------------------------------------------------------ remembered between sessions
+    def remember(self, settings) -> None:
+        """The form's values, as typed (a field being edited may not parse yet), into ``settings``."""
+        write_json(settings, "train/form", {
+            "data": self.data_edit.text(), "my_digits": self.my_digits_box.isChecked(),
+            "drawn_style": self.drawn_spin.value(), "pen_digits": self.pen_spin.value(),
+            "not_digits": self.non_digit_spin.value(), "limit": self.limit_spin.value(), "val_size": self.val_spin.value(),
+            "arch": self.arch_combo.currentData(), "hparams": self.hparam_form.raw_values(),
+            "optimizer": self.optimizer_combo.currentText(), "learning_rate": self.lr_edit.text(),
+            "momentum": self.momentum_edit.text(), "lr_schedule": self.schedule_combo.currentText(),
+            "batch_size": self.batch_spin.value(), "epochs": self.epochs_spin.value(), "seed": self.seed_spin.value(),
+            "augment": self.augment_box.isChecked(),
+        })
+
+    def restore(self, settings) -> None:
+        """Refill the form from ``settings``; values that are not what ``remember`` writes are skipped."""
+        v = read_json(settings, "train/form", dict)
+        if v is None:
+            return
+        if isinstance(v.get("data"), str):
+            self.data_edit.setText(v["data"])
+        if v.get("arch") in registry.ARCHITECTURES:
+            self.apply_arch(v["arch"])
+            hparams = v.get("hparams")
+            # Only a value that parses goes back in: the form must still make a run as it opens.
+            params = {p.name: p for p in registry.get_architecture(v["arch"]).params}
+            for name, raw in (hparams.items() if isinstance(hparams, dict) else ()):
+                if name in params:
+                    self._restore_field(f"hyperparameter {name}", lambda p=params[name], x=raw: (
+                        p.parse(x), self.hparam_form.set_values({p.name: x})))
+        for key, combo in (("optimizer", self.optimizer_combo), ("lr_schedule", self.schedule_combo)):
+            if v.get(key) in [combo.itemText(i) for i in range(combo.count())]:
+                combo.setCurrentText(v[key])
+        for key, edit in (("learning_rate", self.lr_edit), ("momentum", self.momentum_edit)):
+            if isinstance(v.get(key), str):
+                edit.setText(v[key])
+        for key, box in (("my_digits", self.my_digits_box), ("augment", self.augment_box)):
+            if isinstance(v.get(key), bool):
+                box.setChecked(v[key])
+        for key, spin in (("drawn_style", self.drawn_spin), ("pen_digits", self.pen_spin), ("not_digits", self.non_digit_spin),
+                          ("limit", self.limit_spin), ("val_size", self.val_spin), ("batch_size", self.batch_spin),
+                          ("epochs", self.epochs_spin), ("seed", self.seed_spin)):
+            value = v.get(key)
+            if type(value) is int and spin.minimum() <= value <= spin.maximum() and spin.isEnabled():
+                spin.setValue(value)
+        self._update_momentum_enabled(self.optimizer_combo.currentText())
+        self._set_default_name(self.arch_combo.currentData() or self.default_name)
+
+    @staticmethod
+    def _restore_field(what: str, fill) -> None:
+        try:
+            fill()
+        except (TypeError, ValueError, OverflowError) as exc:
+            log.info("settings: ignored the saved %s (%s)", what, exc)
 
     def _choose_data_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "MNIST-like data", "", "Digit data (*.npz *.csv *.gz *ubyte);;All files (*)")

@@ -43,6 +43,7 @@ from .curves import LiveCurves, RunRecord, export_figure
 from .form import TrainForm
 from .. import jobs
 from ..errors import in_user_terms
+from ..remembered import open_settings
 from .format import confusion_summary, describe_training, draw_model_choice, fmt_seconds, format_value, pct
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ class TrainTab(QWidget):
         self._last_record: RunRecord | None = None
         self._build()
         self.form.apply_arch("cnn")
+        self.form.restore(open_settings())
         self._load_saved_runs()
 
     # ------------------------------------------------------------------ layout
@@ -561,6 +563,7 @@ class TrainTab(QWidget):
     # ------------------------------------------------------------------ closing
     def shutdown(self) -> None:
         """Stop a run and wait for its thread (nothing is saved after this); safe to call twice."""
+        self.form.remember(open_settings())
         self._closing = True
         self._abort.set()
         self.curves.timer.stop()
