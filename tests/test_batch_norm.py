@@ -23,8 +23,9 @@ def test_every_architecture_with_batch_norm_is_covered():
 
 
 def test_statistics_are_those_of_the_training_images(mnist):
-    from mnist_desk.core.training import batch_norm_layers, recompute_batch_norm_statistics
     import keras
+
+    from mnist_desk.core.training import batch_norm_layers, recompute_batch_norm_statistics
 
     model = registry.build_model("strided", seed=1)
     x = mnist.x_train[:1000]  # 7 full batches of 128 and a partial one: the pooling must weigh them right

@@ -196,8 +196,8 @@ def test_a_run_replaces_the_draw_model_only_when_it_is_better_on_the_test_set():
     from mnist_desk.ui.train.format import draw_model_choice
 
     assert draw_model_choice("cnn-2", 0.1135, "cnn", 0.9941) == (
-        False, "cnn-2 saved. Test accuracy 11.35% ≤ 99.41% of cnn: the Draw view keeps cnn. "
-               "Use for drawing to switch anyway.")
+        False, ("cnn-2 saved. Test accuracy 11.35% ≤ 99.41% of cnn: the Draw view keeps cnn. "
+                "Use for drawing to switch anyway."))
     switch, said = draw_model_choice("cnn-2", 0.995, "cnn", 0.9941)
     assert switch and said.endswith("the Draw view now uses cnn-2.")
     assert draw_model_choice("a", 0.9941, "cnn", 0.9941)[0] is False  # a tie keeps the model the user has

@@ -78,12 +78,15 @@ def draw_model_choice(new_name: str, new_accuracy, current_name: str | None, cur
     if current_name is None:
         return True, f"{saved} The Draw view had no model: it now uses {new_name}."
     keeps = f"the Draw view keeps {current_name}. Use for drawing to switch anyway."
-    known = lambda v: isinstance(v, (int, float)) and math.isfinite(v)  # noqa: E731
-    if not known(new_accuracy):
+    if not _is_accuracy(new_accuracy):
         return False, f"{saved} It has no test accuracy to compare with {current_name}'s: {keeps}"
-    if not known(current_accuracy):
+    if not _is_accuracy(current_accuracy):
         return False, f"{saved} Test accuracy {pct(new_accuracy)}; {current_name}'s is unknown: {keeps}"
     if new_accuracy > current_accuracy:
         return True, (f"{saved} Test accuracy {pct(new_accuracy)} > {pct(current_accuracy)} of {current_name}: "
                       f"the Draw view now uses {new_name}.")
     return False, f"{saved} Test accuracy {pct(new_accuracy)} ≤ {pct(current_accuracy)} of {current_name}: {keeps}"
+
+
+def _is_accuracy(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
