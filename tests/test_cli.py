@@ -50,6 +50,18 @@ def test_train_writes_the_model_and_its_metadata(trained, capsys):
     assert store.load_model(trained).get_layer("logits")
 
 
+def test_train_without_out_never_takes_a_shipped_or_earlier_models_name(home, capsys):
+    argv = ("train", "--arch", "linear", "--epochs", "1", "--limit", "200", "--val-size", "50", "--quiet")
+    saved = []
+    for _ in range(2):
+        code, stdout, stderr = _run(capsys, *argv)
+        assert code == 0, stderr
+        saved.append(stdout.strip().splitlines()[-1])
+    models = home / "models"
+    assert saved == [f"saved {models / 'linear-2.keras'}", f"saved {models / 'linear-3.keras'}"]
+    assert [m.name for m in store.list_models()].count("linear") == 1  # the shipped one, alone under its name
+
+
 def test_train_prints_test_accuracy_and_path(tmp_path, capsys):
     out = tmp_path / "y.keras"
     code, stdout, stderr = _run(capsys, "train", "--arch", "linear", "--epochs", "1", "--limit", "200",

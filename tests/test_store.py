@@ -93,10 +93,25 @@ def test_name_collisions_get_unique_names(home, tiny_models):
     assert [p.stem for p in paths] == ["same", "same-2", "same-3"]
     assert all(p.with_suffix(".json").exists() for p in paths)
     assert [json.loads(p.with_suffix(".json").read_text())["name"] for p in paths] == ["same", "same-2", "same-3"]
-    # No name given: the architecture names it.
-    assert store.save_model(model, {"arch": "linear"}).stem == "linear"
+    # No name given: the architecture names it, never as a shipped model is named.
+    assert store.save_model(model, {"arch": "mlp"}).stem == "mlp-2"
     assert store.safe_name("  ../../etc/passwd ") == "etc-passwd"
     assert store.safe_name("...") == "model"
+
+
+def test_a_saved_model_never_shadows_a_shipped_or_earlier_one(home, tiny_models):
+    shipped = {m.name for m in store.list_models() if m.shipped}
+    assert {"cnn", "linear"} <= shipped
+    model = tiny_models["linear"]
+    first = store.save_model(model, {"arch": "cnn", "v": 1}, name="cnn")
+    second = store.save_model(model, {"arch": "cnn", "v": 2}, name="cnn")
+    typed = store.save_model(model, {"arch": "linear"}, name=" linear ")
+    assert (first.stem, second.stem, typed.stem) == ("cnn-2", "cnn-3", "linear-2")
+    assert json.loads(first.with_suffix(".json").read_text())["v"] == 1  # the earlier save is untouched
+    (home / "models" / "orphan.json").write_text("{}")  # details left without their model still hold the name
+    assert store.save_model(model, {"arch": "linear"}, name="orphan").stem == "orphan-2"
+    names = [m.name for m in store.list_models()]
+    assert len(names) == len(set(names))
 
 
 def test_save_to_an_explicit_path_overwrites_it(tmp_path, tiny_models):

@@ -6,7 +6,8 @@ mnist_desk.core free of TensorFlow (the window starts without it).
 
 The callbacks read each other's results from the state, so their order in ``fit``'s list matters; it is
 the order of this module: RunClock first, then StopOnRequest and BatchLimit, DivergenceGuard before
-anything that reports or validates, EpochValidation before ProgressReporter.
+anything that reports or validates, BatchNormStatistics before EpochValidation, EpochValidation before
+ProgressReporter.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Callable
 import keras
 import numpy as np
 
-from .training import Divergence, Progress, image_batches
+from .training import BatchNormMeter, Divergence, Progress, image_batches
 
 # Cross-entropy of a uniform guess over 10 classes is 2.3 nats; a running mean above this means the
 # optimiser has blown up even if the numbers are still finite (big learning rates do this).
@@ -159,6 +160,26 @@ class DivergenceGuard(keras.callbacks.Callback):
             "became -inf", "became infinite")
         s.divergence = Divergence(s.epoch + 1, s.batch_in_epoch, s.steps, max(0.0, s.batch_time - s.t0), plain)
         self.model.stop_training = True
+
+
+class BatchNormStatistics(keras.callbacks.Callback):
+    """The batch-norm layers' moving statistics measured on the training images after each epoch.
+
+    Before validation, so that validation (and the curves) judge the model as it will predict. An epoch
+    BatchLimit cut short is measured too; a run that was stopped is not (``runs.run_training`` measures
+    it unless the window is closing), nor one that failed. ``model`` is the run's model (``fit`` may
+    train a logits twin sharing its layers).
+    """
+
+    def __init__(self, state: RunState, model, x_train: np.ndarray, batch_size: int, seed: int):
+        super().__init__()
+        self.state = state
+        self.meter = BatchNormMeter(model)
+        self.x_train, self.batch_size, self.seed = x_train, batch_size, seed
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.state.ended:
+            self.meter.measure(self.x_train, self.batch_size, seed=self.seed + epoch)
 
 
 class EpochValidation(keras.callbacks.Callback):

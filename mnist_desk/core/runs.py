@@ -132,7 +132,7 @@ def run_training(spec: TrainSpec, on_progress: Callable | None = None, should_st
     from .calibration import calibrate_run
     from .confusion import confusion_matrix
     from .numpy_net import NumpyNet
-    from .training import evaluate, train
+    from .training import evaluate, recompute_batch_norm_statistics, train
     from .training_data import prepare_training_data
 
     spec = spec.resolved()
@@ -153,6 +153,8 @@ def run_training(spec: TrainSpec, on_progress: Callable | None = None, should_st
     if not result.ok:
         return out
     stage("calibrating")
+    if result.stopped:  # a finished run's batch-norm statistics were measured after its last epoch
+        recompute_batch_norm_statistics(result.model, split.x_train, config.batch_size, seed=config.seed)
     out.metadata.calibration = calibrate_run(result.model, prepared)
     if ds.has_test:
         stage("testing")

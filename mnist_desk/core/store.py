@@ -107,11 +107,21 @@ def safe_name(name: str) -> str:
     return cleaned[:80] or "model"
 
 
+def shipped_names() -> set[str]:
+    return {p.stem for p in _model_files(SHIPPED_MODELS_DIR)} if SHIPPED_MODELS_DIR.is_dir() else set()
+
+
 def unique_name(name: str, folder: Path | None = None) -> str:
+    """``name`` made safe and free: "cnn" becomes "cnn-2" when a model of the folder or a shipped one has it.
+
+    A shipped model's name counts as taken in any folder: a saved run named like one would be listed
+    beside it under the same name, and choosing by name would pick either.
+    """
     folder = folder or user_models_dir()
     base = safe_name(name)
+    taken = shipped_names()
     candidate, i = base, 2
-    while (folder / f"{candidate}.keras").exists():
+    while candidate in taken or any((folder / f"{candidate}{suffix}").exists() for suffix in (".keras", ".json")):
         candidate, i = f"{base}-{i}", i + 1
     return candidate
 

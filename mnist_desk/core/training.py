@@ -202,6 +202,89 @@ def image_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int | Non
     return ds.batch(batch_size).map(as_float, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
+# Images the batch-norm statistics are measured on after each epoch: a random sample of a large training
+# set bounds the cost (about an inference pass over the sample, a few percent of a 60,000-image epoch),
+# and 4,096 images (with every pixel position of a conv layer) pin a mean and variance down far closer
+# than the training drift they replace.
+BATCH_NORM_SAMPLE = 4096
+
+
+def batch_norm_layers(model) -> list:
+    import keras
+
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+
+
+class BatchNormMeter:
+    """Sets each BatchNormalization layer's moving mean and variance to its input's statistics on training images.
+
+    Keras keeps these as exponential averages (momentum 0.99) of the batches seen in training, which
+    forget their starting values (mean 0, variance 1) only after several hundred steps: a run of a few
+    thousand images ends with statistics that are mostly the initial ones, and the model it hands over
+    predicts one class for everything however well it fits its training images. Measured here as in
+    ``torch.optim.swa_utils.update_bn``: one pass in training mode (each layer normalised by its batch,
+    as when the weights were learnt) over up to ``max_images`` training images without augmentation
+    (what inference sees), the batches' means and variances pooled exactly. The pass is one traced
+    function, made once per meter, so measuring after every epoch costs about an inference pass.
+    """
+
+    def __init__(self, model):
+        import keras
+        import tensorflow as tf
+
+        self.layers = batch_norm_layers(model)
+        self.reduce_axes: list[list[int]] = []
+        self.per_image: list[int] = []  # values per channel that one image contributes
+        for layer in self.layers:
+            shape = layer.input.shape
+            kept = {a % len(shape) for a in (layer.axis if isinstance(layer.axis, (list, tuple)) else [layer.axis])}
+            axes = [a for a in range(len(shape)) if a not in kept]
+            self.reduce_axes.append(axes)
+            self.per_image.append(int(np.prod([shape[a] for a in axes if a != 0])))
+        if not self.layers:
+            return
+        probe = keras.Model(model.inputs, [layer.input for layer in self.layers])
+
+        @tf.function(input_signature=[tf.TensorSpec(tuple(model.inputs[0].shape), tf.float32)])
+        def batch_moments(images):
+            outputs = probe(images, training=True)
+            outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+            return [tf.nn.moments(out, axes) for out, axes in zip(outputs, self.reduce_axes)]
+
+        self._batch_moments = batch_moments
+
+    def measure(self, x: np.ndarray, batch_size: int, seed: int = 0, max_images: int = BATCH_NORM_SAMPLE) -> int:
+        """Measure on uint8 images ``x`` (a random ``max_images`` of them if more); returns how many were used."""
+        if not self.layers or len(x) == 0:
+            return 0
+        if len(x) > max_images:
+            x = x[np.sort(np.random.default_rng(seed).choice(len(x), max_images, replace=False))]
+        counts = [0] * len(self.layers)  # values per channel pooled so far
+        means: list = [None] * len(self.layers)
+        squares: list = [None] * len(self.layers)  # sums of squared deviations from the mean
+        for images, _labels in image_batches(x, np.zeros(len(x), np.int32), batch_size):
+            for i, (mean, var) in enumerate(self._batch_moments(images)):
+                n = len(images) * self.per_image[i]
+                mean, var = np.asarray(mean, np.float64), np.asarray(var, np.float64)
+                if counts[i] == 0:
+                    means[i], squares[i] = mean, var * n
+                else:  # Chan et al.'s pooling of two groups' means and sums of squared deviations
+                    delta, total = mean - means[i], counts[i] + n
+                    means[i] = means[i] + delta * n / total
+                    squares[i] = squares[i] + var * n + delta**2 * counts[i] * n / total
+                counts[i] += n
+        for layer, mean, square, n in zip(self.layers, means, squares, counts):
+            layer.moving_mean.assign(mean.astype(np.float32))
+            layer.moving_variance.assign((square / n).astype(np.float32))
+        return len(x)
+
+
+def recompute_batch_norm_statistics(model, x: np.ndarray, batch_size: int, seed: int = 0,
+                                    max_images: int = BATCH_NORM_SAMPLE) -> int:
+    """``BatchNormMeter(model).measure(...)``, once; returns how many images were used (0 without batch norm)."""
+    return BatchNormMeter(model).measure(x, batch_size, seed, max_images)
+
+
 @contextlib.contextmanager
 def _release_traced_gradients():
     """Drop the gradient functions TensorFlow registers globally while a model's steps are traced.
@@ -284,6 +367,10 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
         callbacks.append(cb.BatchLimit(state, config.max_batches))
     callbacks += [
         cb.DivergenceGuard(state, config.learning_rate),
+    ]
+    if batch_norm_layers(model):
+        callbacks.append(cb.BatchNormStatistics(state, model, split.x_train, config.batch_size, config.seed))
+    callbacks += [
         cb.EpochValidation(state, x_val, y_val),
         cb.ProgressReporter(state, on_progress, config.batch_size),
     ]

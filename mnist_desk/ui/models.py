@@ -108,13 +108,14 @@ class ModelHub(QObject):
         """Drop a model's cached net (it failed on a drawing): choosing it again reloads and re-checks it."""
         self.cache.forget(m.path)
 
-    def add_in_memory(self, m: store.StoredModel, net: NumpyNet) -> None:
-        """A model just trained and saved: cache its net and make it current."""
+    def add_trained(self, m: store.StoredModel, net: NumpyNet) -> store.StoredModel:
+        """A model just trained and saved: list it and cache its net, so that choosing it is instant.
+
+        It does not become current: the Train view decides that (see ``select``).
+        """
         self.cache.put_net(m.path, net)
         self.refresh()
-        found = self.find(str(m.path)) or m
-        self.current = found
-        self.currentChanged.emit(found)
+        return self.find(str(m.path)) or m
 
     def _track(self, job: jobs.Job, ok) -> None:
         job.finished.connect(ok)

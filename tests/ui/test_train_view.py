@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from mnist_desk.core.non_digits import default_omniglot_path
 from mnist_desk.core.strokes import default_mnist_strokes_path, default_pendigits_path
@@ -135,6 +136,9 @@ def test_saved_model_appears_in_the_picker_and_predicts(qtbot, window, tab, mnis
     out = run(qtbot, tab, small(arch="mlp", hparams={"hidden": [64]}, epochs=3))
     assert out.stored.name == "my-first-mlp"
     hub, draw = window.hub, window.draw
+    assert draw.model_combo.findData(str(out.stored.path)) >= 0  # listed in the picker at once
+    with qtbot.waitSignal(hub.currentChanged, timeout=10_000):
+        click(qtbot, tab.use_button)
     assert hub.current.path == out.stored.path
     assert draw.model_combo.currentData() == str(out.stored.path) and "my-first-mlp" in draw.model_combo.currentText()
     # the canvas's numpy snapshot is the trained Keras model
@@ -144,6 +148,62 @@ def test_saved_model_appears_in_the_picker_and_predicts(qtbot, window, tab, mnis
     drag(draw.canvas, [(150, 40 + 8 * i) for i in range(26)])
     assert draw.last_probs and draw.last_probs[0][0] == "my-first-mlp"
     assert draw.last_probs[0][1].shape == (10,)
+
+
+def test_a_run_named_like_a_shipped_model_is_saved_beside_it_and_the_draw_model_stays(qtbot, window, tab):
+    qtbot.waitUntil(lambda: window.hub.current is not None, timeout=20_000)  # the window's first model
+    before = window.hub.current
+    assert (before.name, before.shipped) == ("cnn", True)
+    fill_form_for_a_small_run(qtbot, tab, epochs=1)
+    qtbot.keyClicks(tab.name_edit, "cnn")
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_TIMEOUT_MS) as blocker:
+        click(qtbot, tab.start_button)
+    out = blocker.args[0]
+    assert out.stored.name == "cnn-2" and user_models(window) == ["cnn-2.json", "cnn-2.keras"]
+    said = window.statusBar().currentMessage()
+    assert said.startswith("cnn-2 saved. Test accuracy ") and "of cnn: the Draw view keeps cnn." in said
+    assert "Use for drawing" in said and said in tab.result_label.text()
+    # the Draw view still reads with the shipped cnn; the picker lists both, each under its own name
+    assert window.hub.current is before and window.draw.model_combo.currentData() == str(before.path)
+    labels = [window.draw.model_combo.itemText(i) for i in range(window.draw.model_combo.count())]
+    assert sum(t.startswith("cnn ") for t in labels) == 1 and sum(t.startswith("cnn-2 ") for t in labels) == 1
+    # a second run under the same name takes the next free one
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_TIMEOUT_MS) as blocker:
+        click(qtbot, tab.start_button)
+    assert blocker.args[0].stored.name == "cnn-3" and window.hub.current is before
+    # Use for drawing uses the run selected in the history (else the latest saved one)
+    table = tab.history_table
+    table.scrollToBottom()
+    row_rect = table.visualRect(table.model().index(table.rowCount() - 2, 0))
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=row_rect.center())
+    assert [r.label for r in tab.selected_runs()] == ["cnn-2"]
+    with qtbot.waitSignal(window.hub.currentChanged, timeout=10_000):
+        click(qtbot, tab.use_button)
+    assert window.hub.current.name == "cnn-2" and window.draw.model_combo.currentText().startswith("cnn-2")
+    assert window.statusBar().currentMessage() in ("The Draw view now uses cnn-2.", "Loading cnn-2 for the Draw view…")
+    # a run that beats the Draw view's model on the test set replaces it by itself, and says so
+    tab.form.epochs_spin.setValue(5)
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_TIMEOUT_MS) as blocker:
+        click(qtbot, tab.start_button)
+    better = blocker.args[0]
+    assert better.test_accuracy > window.hub.find("cnn-2").test_accuracy
+    assert window.hub.current.name == better.stored.name == "cnn-4"
+    assert window.draw.model_combo.currentText().startswith("cnn-4")
+    assert window.statusBar().currentMessage().endswith("of cnn-2: the Draw view now uses cnn-4.")
+
+
+def test_a_run_replaces_the_draw_model_only_when_it_is_better_on_the_test_set():
+    from mnist_desk.ui.train.format import draw_model_choice
+
+    assert draw_model_choice("cnn-2", 0.1135, "cnn", 0.9941) == (
+        False, ("cnn-2 saved. Test accuracy 11.35% ≤ 99.41% of cnn: the Draw view keeps cnn. "
+                "Use for drawing to switch anyway."))
+    switch, said = draw_model_choice("cnn-2", 0.995, "cnn", 0.9941)
+    assert switch and said.endswith("the Draw view now uses cnn-2.")
+    assert draw_model_choice("a", 0.9941, "cnn", 0.9941)[0] is False  # a tie keeps the model the user has
+    assert draw_model_choice("a", 0.99, "opened", None)[0] is False  # its accuracy unknown: never switched
+    assert draw_model_choice("a", None, "cnn", 0.99)[0] is False  # no test set in the run's data
+    assert draw_model_choice("a", 0.5, None, None)[0] is True  # the Draw view had no model at all
 
 
 # ------------------------------------------------------------------------------ Start and Stop clicked
@@ -178,17 +238,22 @@ def test_clicking_start_trains_and_clicking_stop_ends_the_run(qtbot, window, tab
     assert (tab.history_cell(row, "architecture"), tab.history_cell(row, "status")) == ("linear", "stopped")
     assert user_models(window) == []  # a stopped run is kept, not saved
 
-    # a second, one-epoch run from the same form runs to the end and becomes the Draw view's model
+    # a second, one-epoch run from the same form runs to the end and is saved; worse than the shipped cnn,
+    # it becomes the Draw view's model only when Use for drawing is clicked
     tab.form.epochs_spin.setValue(1)
     tab.form.batch_spin.setValue(32)
     tab.name_edit.setText("clicked")
     with qtbot.waitSignal(tab.runFinished, timeout=RUN_TIMEOUT_MS):
         click(qtbot, tab.start_button)
     assert tab.progress_bar.format() == "done" and tab.progress_bar.value() == 100
-    assert "Test accuracy" in tab.result_label.text() and "Saved as “clicked”" in tab.result_label.text()
+    assert "Test accuracy" in tab.result_label.text() and "clicked saved." in tab.result_label.text()
+    assert "the Draw view keeps cnn" in tab.result_label.text()
     assert user_models(window) == ["clicked.json", "clicked.keras"]
-    assert window.draw.model_combo.currentText().startswith("clicked")
+    assert window.draw.model_combo.currentText().startswith("cnn")
     assert tab.history_cell(tab.history_table.rowCount() - 1, "status") == "finished"
+    with qtbot.waitSignal(window.hub.currentChanged, timeout=10_000):
+        click(qtbot, tab.use_button)
+    assert window.draw.model_combo.currentText().startswith("clicked")
 
 
 def test_live_curves_grow_during_the_run_at_most_30_times_a_second(qtbot, window, tab, monkeypatch):
@@ -264,9 +329,15 @@ def test_stop_ends_the_run_within_one_batch_and_keeps_the_model(qtbot, window, t
     assert out.stored is None and user_models(window) == []
     assert tab.save_button.isEnabled() and "Save model" in tab.result_label.text()
     assert tab.history_cell(tab.history_table.rowCount() - 1, "status") == "stopped"
-    with qtbot.waitSignal(window.hub.currentChanged, timeout=30_000):
-        tab.save_button.click()
-    assert window.hub.current.path == out.stored.path and out.stored.path.exists()
+    before = window.hub.current
+    assert not tab.use_button.isEnabled()  # nothing saved yet to use
+    tab.save_button.click()
+    qtbot.waitUntil(lambda: tab.use_button.isEnabled(), timeout=30_000)
+    assert out.stored is not None and out.stored.path.exists() and f"{out.stored.name} saved." in window.statusBar().currentMessage()
+    assert window.hub.current is before  # a stopped linear model does not beat the shipped cnn
+    with qtbot.waitSignal(window.hub.currentChanged, timeout=10_000):
+        click(qtbot, tab.use_button)
+    assert window.hub.current.path == out.stored.path
     meta = json.loads(out.stored.path.with_suffix(".json").read_text())
     assert meta["stopped_early"] is True
     qtbot.waitUntil(lambda: not tab._save_task.is_running(), timeout=10_000)

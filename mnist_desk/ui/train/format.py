@@ -65,3 +65,28 @@ def describe_training(t: dict) -> str:
         parts.append(f"+{t['not_digits']} non-digits")
     parts.append(f"seed {t.get('seed', 0)}")
     return ", ".join(parts)
+
+
+def draw_model_choice(new_name: str, new_accuracy, current_name: str | None, current_accuracy) -> tuple[bool, str]:
+    """Whether a just-saved run replaces the Draw view's model, and the sentence that says so and why.
+
+    Only a run that beats the current model on the test set replaces it: a run on a few hundred images,
+    or one gone wrong, must not silently become what every drawing is read with. When either accuracy
+    is unknown (no test set, a model opened from a file without details) nothing is switched.
+    """
+    saved = f"{new_name} saved."
+    if current_name is None:
+        return True, f"{saved} The Draw view had no model: it now uses {new_name}."
+    keeps = f"the Draw view keeps {current_name}. Use for drawing to switch anyway."
+    if not _is_accuracy(new_accuracy):
+        return False, f"{saved} It has no test accuracy to compare with {current_name}'s: {keeps}"
+    if not _is_accuracy(current_accuracy):
+        return False, f"{saved} Test accuracy {pct(new_accuracy)}; {current_name}'s is unknown: {keeps}"
+    if new_accuracy > current_accuracy:
+        return True, (f"{saved} Test accuracy {pct(new_accuracy)} > {pct(current_accuracy)} of {current_name}: "
+                      f"the Draw view now uses {new_name}.")
+    return False, f"{saved} Test accuracy {pct(new_accuracy)} ≤ {pct(current_accuracy)} of {current_name}: {keeps}"
+
+
+def _is_accuracy(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)

@@ -44,7 +44,7 @@ from .form import TrainForm
 from .. import jobs
 from ..errors import in_user_terms
 from ..remembered import open_settings
-from .format import confusion_summary, describe_training, fmt_seconds, format_value, pct
+from .format import confusion_summary, describe_training, draw_model_choice, fmt_seconds, format_value, pct
 
 log = logging.getLogger(__name__)
 HISTORY_COLUMNS = ("run", "architecture", "epochs", "time", "val acc", "test acc", "status", "hyperparameters", "training")
@@ -111,6 +111,12 @@ class TrainTab(QWidget):
         self.save_button.setToolTip("Save a stopped run's model to your store (finished runs are saved at once)")
         self.save_button.setEnabled(False)
         self.save_button.clicked.connect(self.save_last)
+        self.use_button = QPushButton("Use for drawing")
+        self.use_button.setToolTip("Make the Draw view read drawings with this run's model: the run selected in the "
+                                   "history, else the latest saved run (a finished run replaces the Draw view's "
+                                   "model by itself only when its test accuracy is higher)")
+        self.use_button.setEnabled(False)
+        self.use_button.clicked.connect(self.use_for_drawing)
         run_box = QGroupBox("Run")
         rl = QVBoxLayout(run_box)
         nrow = QHBoxLayout()
@@ -121,6 +127,7 @@ class TrainTab(QWidget):
         for b in (self.start_button, self.stop_button, self.save_button):
             brow.addWidget(b)
         rl.addLayout(brow)
+        rl.addWidget(self.use_button)
 
         left = QVBoxLayout()
         left.addWidget(scroll, 1)
@@ -170,6 +177,7 @@ class TrainTab(QWidget):
         self.history_table.setColumnWidth(HISTORY_COLUMNS.index("hyperparameters"), 180)
         hh.setStretchLastSection(True)
         self.history_table.itemSelectionChanged.connect(self._on_history_selection)
+        self.history_table.itemSelectionChanged.connect(self._update_use_button)
         bottom = QWidget()
         bv = QVBoxLayout(bottom)
         bv.setContentsMargins(0, 0, 0, 0)
@@ -335,8 +343,7 @@ class TrainTab(QWidget):
                 parts.append(confusion_summary(out.confusion) + ".")
                 self.result_label.setToolTip(f"<pre>true \\ predicted\n{confusion_text(out.confusion, label_width=5)}</pre>")
             if out.stored is not None:
-                parts.append(f"Saved as “{out.stored.name}”; it is now the Draw view's model.")
-                self.hub.add_in_memory(out.stored, out.net)
+                parts.append(self._offer_for_drawing(out.stored, out.net))
             else:
                 parts.append("Not saved yet: press Save model to keep it.")
                 self.save_button.setEnabled(True)
@@ -347,6 +354,7 @@ class TrainTab(QWidget):
             status = "stopped" if r.stopped else "finished"
         self._last_record = self._record_from(out, status)
         self._add_run(self._last_record)
+        self._update_use_button()
         self._outcome_of_run = out
 
     def _on_cancelled(self) -> None:  # stopped while the data was being prepared: nothing was trained
@@ -408,11 +416,12 @@ class TrainTab(QWidget):
         def saved(m):
             if self._closing:
                 return
-            self.hub.add_in_memory(m, out.net)
+            sentence = self._offer_for_drawing(m, out.net)
             if rec is not None and rec.path is None:
                 rec.path, rec.label, rec.status = str(m.path), m.name, "stopped, saved"
             self._refresh_table()
-            self._say(f"Saved as “{m.name}”; it is now the Draw view's model.")
+            self._update_use_button()
+            self._say(sentence)
             self.saveFinished.emit(True)
 
         def failed(exc):
@@ -425,6 +434,45 @@ class TrainTab(QWidget):
         self._save_task = task
         task.start()
         return True
+
+    # ------------------------------------------------------------------ the Draw view's model
+    def _offer_for_drawing(self, stored: store.StoredModel, net) -> str:
+        """List a saved run; make it the Draw view's model only if it beats the current one. Returns what happened."""
+        listed = self.hub.add_trained(stored, net)
+        current = self.hub.current
+        switch, sentence = draw_model_choice(listed.name, listed.test_accuracy,
+                                             None if current is None else current.name,
+                                             None if current is None else current.test_accuracy)
+        if switch:
+            self.hub.select(str(listed.path))  # its net is cached: current at once
+        log.info("%s", sentence)
+        return sentence
+
+    def _use_target(self) -> RunRecord | None:
+        """The run Use for drawing means: the one saved run selected in the history, else the latest saved run."""
+        selected = [r for r in self.selected_runs() if r.path]
+        if len(selected) == 1:
+            return selected[0]
+        rec = self._last_record
+        return rec if rec is not None and rec.path else None
+
+    def _update_use_button(self) -> None:
+        self.use_button.setEnabled(self._use_target() is not None)
+
+    def use_for_drawing(self) -> None:
+        rec = self._use_target()
+        if rec is None:
+            return
+        m = self.hub.find(rec.path)
+        if m is None:
+            self._say(f"{rec.label} is no longer in your models folder.", error=True)
+            return
+        if self.hub.current is not None and self.hub.current.path == m.path:
+            self._say(f"The Draw view already uses {m.name}.")
+            return
+        cached = self.hub.net(m) is not None
+        self.hub.select(str(m.path))  # a failure to load is reported by the hub and keeps the current model
+        self._say(f"The Draw view now uses {m.name}." if cached else f"Loading {m.name} for the Draw view…")
 
     # ------------------------------------------------------------------ history
     def _record_from(self, out: RunOutcome, status: str) -> RunRecord:
