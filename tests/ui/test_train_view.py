@@ -154,6 +154,7 @@ def test_a_run_named_like_a_shipped_model_is_saved_beside_it_and_the_draw_model_
     qtbot.waitUntil(lambda: window.hub.current is not None, timeout=20_000)  # the window's first model
     before = window.hub.current
     assert (before.name, before.shipped) == ("cnn", True)
+    assert tab.name_edit.placeholderText() == "cnn-2"  # the empty name field shows the name a run would get
     fill_form_for_a_small_run(qtbot, tab, epochs=1)
     qtbot.keyClicks(tab.name_edit, "cnn")
     with qtbot.waitSignal(tab.runFinished, timeout=RUN_TIMEOUT_MS) as blocker:

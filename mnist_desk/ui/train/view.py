@@ -98,7 +98,9 @@ class TrainTab(QWidget):
         # run controls, always visible under the form
         self.name_edit = QLineEdit()
         self.name_edit.setToolTip("Name of the model in your store (made unique if taken)")
-        self.form.defaultNameChanged.connect(self.name_edit.setPlaceholderText)
+        # The placeholder is the name a run will really be saved under ("cnn-2" when "cnn" is taken).
+        self.form.defaultNameChanged.connect(lambda _name: self._show_default_name())
+        self._show_default_name()
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Train in the background; the canvas keeps working")
         self.start_button.clicked.connect(lambda: self.start())
@@ -382,7 +384,11 @@ class TrainTab(QWidget):
             self._update_start_button()
             self.stop_button.setEnabled(False)
             out, self._outcome_of_run = self._outcome_of_run, None
+            self._show_default_name()
             self.runFinished.emit(out)
+
+    def _show_default_name(self) -> None:
+        self.name_edit.setPlaceholderText(store.unique_name(self.form.default_name))
 
     def _update_start_button(self) -> None:
         """Start is for when no run is going and the chosen data file is not known to be bad (Start reads
