@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         self.tf_state.setText(f"TensorFlow: ready ({device})")
 
     def _tensorflow_failed(self, exc: BaseException) -> None:
+        self.training_device = "none: TensorFlow could not be loaded (the log has the details)"
         self.tf_state.setText(f"TensorFlow: failed ({jobs.describe(exc)})")
 
     def show_error(self, message: str) -> None:

@@ -7,6 +7,7 @@ keys belong to the Draw view (its own actions, WidgetWithChildrenShortcut): else
 
 from __future__ import annotations
 
+import html
 import platform
 import sys
 
@@ -210,7 +211,7 @@ class MainMenus(QObject):
             ("Logs", str(user_log_dir())),
             ("Shipped models", str(SHIPPED_MODELS_DIR)),
         ]
-        table = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{v}</td></tr>" for k, v in rows)
+        table = "".join(f"<tr><td><b>{k}</b>&nbsp;&nbsp;</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
         return (f"<h3>mnist_desk {__version__}</h3><p>Draw a digit and watch networks read it; train the classic "
                 f"MNIST models and look inside them.</p><table>{table}</table>")
 

@@ -568,6 +568,8 @@ def test_pen_width_compare_choices_and_train_form_are_restored_in_the_next_sessi
     '[draw]\npen_width=100000000000000000000\ncompare="[3, {}, \\"/no/such/model.keras\\"]"\n[train]\nform=not json {\n',
     ('[draw]\npen_width=-4\n[train]\nform="{\\"arch\\": \\"mlp\\", \\"hparams\\": {\\"hidden\\": \\"many\\", '
      '\\"activation\\": \\"nope\\", \\"dropout\\": [1, 2]}, \\"epochs\\": 99999999, \\"batch_size\\": 1.5}"\n'),
+    # values of a type no lookup accepts (a list where a name was): unhashable, never a crash
+    '[train]\nform="{\\"arch\\": [\\"cnn\\"], \\"optimizer\\": {}, \\"lr_schedule\\": [1], \\"data\\": \\"/no/such/file.csv\\"}"\n',
 ])
 def test_damaged_remembered_values_are_ignored(qtbot, tmp_path, monkeypatch, ini):
     home = tmp_path / "home"

@@ -205,6 +205,24 @@ def test_a_run_replaces_the_draw_model_only_when_it_is_better_on_the_test_set():
     assert draw_model_choice("a", 0.99, "opened", None)[0] is False  # its accuracy unknown: never switched
     assert draw_model_choice("a", None, "cnn", 0.99)[0] is False  # no test set in the run's data
     assert draw_model_choice("a", 0.5, None, None)[0] is True  # the Draw view had no model at all
+    # 99.7% on a few easy rows of the user's CSV says nothing against a score on MNIST's 10,000 test digits
+    switch, said = draw_model_choice("a", 0.997, "cnn", 0.9941, same_test_set=False)
+    assert switch is False and "other test images" in said
+
+
+def test_test_scores_compare_only_on_the_same_test_images(tmp_path):
+    from mnist_desk.core import store
+    from mnist_desk.core.paths import SHIPPED_MNIST
+    from mnist_desk.ui.train.view import same_test_images
+
+    def model(source):
+        return store.StoredModel(name="m", path=tmp_path / "m.keras", metadata={"data_source": source}, shipped=False)
+
+    shipped_cnn = model("mnist_desk/resources/data/mnist.npz")  # as the shipped models record it
+    assert same_test_images(model(str(SHIPPED_MNIST)), shipped_cnn)
+    assert not same_test_images(model(str(tmp_path / "digits.csv")), shipped_cnn)
+    assert same_test_images(model(str(tmp_path / "digits.csv")), model(str(tmp_path / "digits.csv")))
+    assert not same_test_images(model(""), model(""))
 
 
 # ------------------------------------------------------------------------------ Start and Stop clicked

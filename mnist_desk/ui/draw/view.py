@@ -226,7 +226,7 @@ class DrawTab(QWidget):
         undo_label = QPushButton("Remove last")
         undo_label.clicked.connect(self.remove_last_digit)
         export = QPushButton("Export .npz…")
-        export.setToolTip("Export your labelled digits as a .npz in Keras's MNIST layout")
+        export.setToolTip("Export your labelled digits as a .npz in MNIST's own layout (x_train, y_train)")
         export.clicked.connect(self.export_digits)
         self.buttons["export_digits"] = export
         row2.addWidget(undo_label)

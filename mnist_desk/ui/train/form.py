@@ -375,7 +375,17 @@ class TrainForm(QWidget):
             return
         if isinstance(v.get("data"), str):
             self.data_edit.setText(v["data"])
-        if v.get("arch") in registry.ARCHITECTURES:
+            # A remembered file is not read again at every start-up (a large CSV takes seconds, and closing
+            # would wait for it): only whether it is still there; Start reads it, as for a file just chosen.
+            self._data_check_timer.stop()
+            path = self.data_path()
+            if path is not None:
+                name = Path(path).name or path
+                if Path(path).expanduser().exists():
+                    self._show_data_state(None, f"{name}: read when you press Start")
+                else:
+                    self._show_data_state("the file is not there any more", f"{name}: the file is not there any more")
+        if isinstance(v.get("arch"), str) and v["arch"] in registry.ARCHITECTURES:
             self.apply_arch(v["arch"])
             hparams = v.get("hparams")
             # Only a value that parses goes back in: the form must still make a run as it opens.
@@ -385,7 +395,7 @@ class TrainForm(QWidget):
                     self._restore_field(f"hyperparameter {name}", lambda p=params[name], x=raw: (
                         p.parse(x), self.hparam_form.set_values({p.name: x})))
         for key, combo in (("optimizer", self.optimizer_combo), ("lr_schedule", self.schedule_combo)):
-            if v.get(key) in [combo.itemText(i) for i in range(combo.count())]:
+            if isinstance(v.get(key), str) and v[key] in [combo.itemText(i) for i in range(combo.count())]:
                 combo.setCurrentText(v[key])
         for key, edit in (("learning_rate", self.lr_edit), ("momentum", self.momentum_edit)):
             if isinstance(v.get(key), str):

@@ -67,12 +67,14 @@ def describe_training(t: dict) -> str:
     return ", ".join(parts)
 
 
-def draw_model_choice(new_name: str, new_accuracy, current_name: str | None, current_accuracy) -> tuple[bool, str]:
+def draw_model_choice(new_name: str, new_accuracy, current_name: str | None, current_accuracy,
+                      same_test_set: bool = True) -> tuple[bool, str]:
     """Whether a just-saved run replaces the Draw view's model, and the sentence that says so and why.
 
     Only a run that beats the current model on the test set replaces it: a run on a few hundred images,
     or one gone wrong, must not silently become what every drawing is read with. When either accuracy
-    is unknown (no test set, a model opened from a file without details) nothing is switched.
+    is unknown (no test set, a model opened from a file without details), or the two were tested on
+    different images (``same_test_set`` False: 99.7% on 300 easy rows of a CSV beats nothing), nothing is switched.
     """
     saved = f"{new_name} saved."
     if current_name is None:
@@ -82,6 +84,9 @@ def draw_model_choice(new_name: str, new_accuracy, current_name: str | None, cur
         return False, f"{saved} It has no test accuracy to compare with {current_name}'s: {keeps}"
     if not _is_accuracy(current_accuracy):
         return False, f"{saved} Test accuracy {pct(new_accuracy)}; {current_name}'s is unknown: {keeps}"
+    if not same_test_set:
+        return False, (f"{saved} Test accuracy {pct(new_accuracy)}, on other test images than {current_name}'s "
+                       f"{pct(current_accuracy)}: {keeps}")
     if new_accuracy > current_accuracy:
         return True, (f"{saved} Test accuracy {pct(new_accuracy)} > {pct(current_accuracy)} of {current_name}: "
                       f"the Draw view now uses {new_name}.")
