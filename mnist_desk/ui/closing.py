@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox
 log = logging.getLogger(__name__)
 
 QUESTION = "A training run is going. Stop it and save its model, discard it, or keep training?"
+UNSAVED = "The stopped run's model could not be saved (see the message). Try saving it again, discard it, or stay?"
 
 
 class CloseGuard(QObject):
@@ -24,12 +25,13 @@ class CloseGuard(QObject):
         self.question: QMessageBox | None = None
         self._may_close = False
         self._saving = False
+        self._save_failed = False  # "Stop and save" could not save: the stopped model is still only in memory
         train.runFinished.connect(self._on_run_finished)
         train.saveFinished.connect(self._on_saved)
 
     def allow_close(self) -> bool:
         """Whether the window may close now; if not, the question is open or the stopped run is being saved."""
-        if self._may_close or not (self.train.is_running() or self._saving):
+        if self._may_close or not (self.train.is_running() or self._saving or self._save_failed):
             return True
         if self._saving:
             self.window.statusBar().showMessage("Saving the stopped run's model; the window closes once it is saved.")
@@ -38,11 +40,12 @@ class CloseGuard(QObject):
         return False
 
     def _ask(self) -> None:
-        box = QMessageBox(QMessageBox.Icon.Question, "mnist_desk", QUESTION, QMessageBox.StandardButton.NoButton,
-                          self.window)
-        self.stop_and_save = box.addButton("Stop and save", QMessageBox.ButtonRole.AcceptRole)
+        running = self.train.is_running()
+        box = QMessageBox(QMessageBox.Icon.Question, "mnist_desk", QUESTION if running else UNSAVED,
+                          QMessageBox.StandardButton.NoButton, self.window)
+        self.stop_and_save = box.addButton("Stop and save" if running else "Save", QMessageBox.ButtonRole.AcceptRole)
         self.discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
-        self.keep = box.addButton("Keep training", QMessageBox.ButtonRole.RejectRole)
+        self.keep = box.addButton("Keep training" if running else "Stay", QMessageBox.ButtonRole.RejectRole)
         box.setDefaultButton(self.keep)
         box.setEscapeButton(self.keep)
         box.finished.connect(lambda _result: self._answered(box.clickedButton()))
@@ -53,7 +56,7 @@ class CloseGuard(QObject):
         if button is self.discard:
             self._close_now()
         elif button is self.stop_and_save:
-            self._saving = True
+            self._saving, self._save_failed = True, False
             if self.train.is_running():
                 self.train.stop()  # the run ends after its batch; _on_run_finished saves it
             else:  # it ended while the question was open
@@ -76,8 +79,8 @@ class CloseGuard(QObject):
             return
         if ok:
             self._close_now()
-        else:  # the Train view shows why; the window stays so the user can retry or discard
-            self._saving = False
+        else:  # the Train view shows why; the window stays, and closing again asks to retry or discard
+            self._saving, self._save_failed = False, True
             log.warning("the stopped run's model could not be saved while closing; the window stays open")
 
     def _close_now(self) -> None:

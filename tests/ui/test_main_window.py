@@ -300,3 +300,41 @@ def test_closing_during_a_run_asks_and_stop_and_save_keeps_the_model(win, qtbot)
     assert len(saved) == 1
     meta = json.loads(saved[0].with_suffix(".json").read_text())
     assert meta["stopped_early"] is True
+
+
+def test_a_failed_save_on_closing_keeps_the_window_and_asks_again(win, qtbot):
+    import shutil
+
+    from mnist_desk.core.paths import user_models_dir
+    from mnist_desk.core.training import TrainConfig
+
+    train = win.train
+    train.form.limit_spin.setValue(300)
+    for spin in (train.form.drawn_spin, train.form.pen_spin, train.form.non_digit_spin):
+        spin.setValue(0)
+    assert train.start(TrainConfig(arch="linear", epochs=200, batch_size=8, learning_rate=3e-3, val_size=100))
+    qtbot.waitUntil(lambda: train.curves.point_count("batch_loss") >= 1, timeout=180_000)
+    # the models folder is damaged while the run goes: a file stands where the folder was
+    models = user_models_dir()
+    shutil.rmtree(models, ignore_errors=True)
+    models.write_text("not a folder")
+    win.close()
+    click_dialog_button(qtbot, modal_dialog(qtbot), "Stop and save")
+    qtbot.waitUntil(lambda: not train.is_running() and any(
+        "could not" in m.lower() or "cannot" in m.lower() for m in win.errors), timeout=120_000)
+    qtbot.wait(200)
+    assert win.isVisible()  # not saved: the window stays
+    # closing again does not drop the stopped model silently: it asks, and Stay keeps everything
+    win.close()
+    box = modal_dialog(qtbot)
+    assert "could not be saved" in box.text()
+    click_dialog_button(qtbot, box, "Stay")
+    qtbot.waitUntil(lambda: not box.isVisible(), timeout=5_000)
+    assert win.isVisible()
+    # with the folder mended, Save saves it and the window closes
+    models.unlink()
+    models.mkdir()
+    win.close()
+    click_dialog_button(qtbot, modal_dialog(qtbot), "Save")
+    qtbot.waitUntil(lambda: not win.isVisible(), timeout=60_000)
+    assert len(list(models.glob("*.keras"))) == 1
