@@ -33,6 +33,7 @@ class ModelHub(QObject):
         self.cache = ModelCache()
         self.current: store.StoredModel | None = None
         self._jobs: set[jobs.Job] = set()
+        self._selection = 0  # counts the user's choices of a model: only the latest one becomes current
         self.problems: list[str] = []  # what could not be listed (the first refresh runs before anyone listens)
         self.refresh()
 
@@ -67,6 +68,7 @@ class ModelHub(QObject):
         if m is None:
             self.loadFailed.emit(f"no model {key!r}")
             return
+        self._selection += 1  # a load still under way for an earlier choice must not override this one
         if self.cache.cached_net(m.path) is not None:
             self.current = m
             self.currentChanged.emit(m)
@@ -78,11 +80,11 @@ class ModelHub(QObject):
             self._load(m, make_current=False)
 
     def _load(self, m: store.StoredModel, make_current: bool) -> None:
-        cache, path = self.cache, m.path
+        cache, path, selection = self.cache, m.path, self._selection
 
         def ok(_net):
             self.netLoaded.emit(str(m.path))
-            if make_current:
+            if make_current and selection == self._selection:  # (the user has not chosen another since)
                 self.current = m
                 self.currentChanged.emit(m)
 
@@ -94,11 +96,15 @@ class ModelHub(QObject):
         meta = store.read_metadata(path)
         m = store.StoredModel(path.stem, path, meta, shipped=False)
         cache = self.cache
+        self._selection += 1
+        selection = self._selection
 
         def ok(_net):
             if all(str(e.path) != str(path) for e in self._extra):
                 self._extra.append(m)
             self.refresh()
+            if selection != self._selection:
+                return  # listed, but the user has chosen another model since
             self.current = m
             self.currentChanged.emit(m)
 

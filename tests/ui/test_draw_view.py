@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -583,4 +584,24 @@ def test_damaged_remembered_values_are_ignored(qtbot, tmp_path, monkeypatch, ini
     assert form.arch_combo.currentData() in ("cnn", "mlp") and 1 <= form.epochs_spin.value() <= 10_000
     assert form.batch_spin.value() >= 1
     form.config_from_form()  # the form still makes a run: the bad hidden sizes were not put back
+    w.close()
+
+
+def test_stepping_through_the_model_picker_ends_on_the_last_model_chosen(qtbot, tmp_path, monkeypatch):
+    """Each step starts a load; a load for a model passed on the way, ending last, must not take the choice back."""
+    monkeypatch.setenv("MNIST_DESK_HOME", str(tmp_path / "home"))
+    w = _open_window(qtbot)
+    combo, hub = w.draw.model_combo, w.hub
+    assert combo.count() - 1 - combo.currentIndex() >= 2, "needs two models below the default in the picker"
+    combo.setFocus()
+    qtbot.keyClick(combo, Qt.Key.Key_Down)  # (only the default model is loaded yet: each step reads a file)
+    first = combo.currentData()
+    qtbot.waitUntil(lambda: hub.cache.cached_net(Path(first)) is not None, timeout=30_000)
+    qtbot.keyClick(combo, Qt.Key.Key_Down)  # its load starts...
+    passed = combo.currentData()
+    qtbot.keyClick(combo, Qt.Key.Key_Up)  # ...and the user goes back at once to the model already loaded
+    assert combo.currentData() == first
+    qtbot.waitUntil(lambda: hub.cache.cached_net(Path(passed)) is not None, timeout=30_000)
+    qtbot.wait(100)
+    assert str(hub.current.path) == first
     w.close()
