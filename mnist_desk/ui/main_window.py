@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QByteArray, QSettings, QTimer
+from PySide6.QtCore import QByteArray, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
 from ..core import store
-from ..core.paths import RESOURCES_DIR, unwritable_data_dir, user_data_dir
+from ..core.paths import RESOURCES_DIR, unwritable_data_dir
 from ..core.tf_library import load_tensorflow_library, training_device
 from .closing import CloseGuard
 from .draw.view import DrawTab
@@ -17,6 +17,7 @@ from .errors import in_user_terms
 from .menus import MainMenus
 from .models import ModelHub
 from .notice_bar import NoticeBar
+from .remembered import open_settings
 from .theme import THEMES, apply_theme
 from . import jobs
 
@@ -30,10 +31,6 @@ def _import_tensorflow() -> str:
 
 def app_icon() -> QIcon:
     return QIcon(str(RESOURCES_DIR / "icon.svg"))
-
-
-def settings() -> QSettings:
-    return QSettings(str(user_data_dir() / "settings.ini"), QSettings.Format.IniFormat)
 
 
 class MainWindow(QMainWindow):
@@ -84,7 +81,7 @@ class MainWindow(QMainWindow):
         self._extra_tabs()
         self.menus = MainMenus(self)
         self.close_guard = CloseGuard(self, self.train)
-        s = settings()
+        s = open_settings()
         theme = s.value("theme")
         self.theme = theme if theme in THEMES else "system"
         self.set_theme(self.theme, remember=False)
@@ -124,7 +121,7 @@ class MainWindow(QMainWindow):
         self.dark = apply_theme(name, self)
         self.menus.check_theme(name)
         if remember and not self.read_only:
-            settings().setValue("theme", name)
+            open_settings().setValue("theme", name)
 
     def _system_scheme_changed(self, _scheme) -> None:
         if self.theme == "system" and self.isVisible():  # a closed window no longer sets the app's palette
@@ -169,7 +166,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         if not self.read_only:
-            s = settings()
+            s = open_settings()
             s.setValue("geometry", self.saveGeometry())
             s.setValue("tab", self.tabs.currentIndex())
         for part in (self.train, self.inspect, self.draw, self.hub):

@@ -1,4 +1,4 @@
-"""Values the views keep between sessions, in the window's settings.ini (main_window.settings()).
+"""Values the window and its views keep between sessions, in settings.ini in the user data folder.
 
 The file is the user's to edit or to lose: every value read back is checked, and one that is not what
 was written (a damaged file, a hand edit, an older version's layout) is ignored and logged, never fatal.
@@ -11,13 +11,13 @@ import logging
 
 from PySide6.QtCore import QSettings
 
+from ..core.paths import user_data_dir
+
 log = logging.getLogger(__name__)
 
 
 def open_settings() -> QSettings:
-    from .main_window import settings  # (imported here: the main window imports the views)
-
-    return settings()
+    return QSettings(str(user_data_dir() / "settings.ini"), QSettings.Format.IniFormat)
 
 
 def read_int(s: QSettings, key: str, lowest: int, highest: int) -> int | None:
