@@ -111,6 +111,15 @@ def shipped_names() -> set[str]:
     return {p.stem for p in _model_files(SHIPPED_MODELS_DIR)} if SHIPPED_MODELS_DIR.is_dir() else set()
 
 
+def same_test_images(a: StoredModel, b: StoredModel) -> bool:
+    """Whether two models' test accuracies were measured on the same images: both on the shipped MNIST's
+    test set (the shipped models record it relative to the package, a run by its full path), or both on
+    the same data file."""
+    sources = [str(m.metadata.get("data_source") or "") for m in (a, b)]
+    shipped = [Path(src).as_posix().endswith("resources/data/mnist.npz") for src in sources]
+    return all(shipped) or (not any(shipped) and sources[0] != "" and sources[0] == sources[1])
+
+
 def unique_name(name: str, folder: Path | None = None) -> str:
     """``name`` made safe and free: "cnn" becomes "cnn-2" when a model of the folder or a shipped one has it.
 

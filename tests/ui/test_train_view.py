@@ -213,7 +213,7 @@ def test_a_run_replaces_the_draw_model_only_when_it_is_better_on_the_test_set():
 def test_test_scores_compare_only_on_the_same_test_images(tmp_path):
     from mnist_desk.core import store
     from mnist_desk.core.paths import SHIPPED_MNIST
-    from mnist_desk.ui.train.view import same_test_images
+    from mnist_desk.core.store import same_test_images
 
     def model(source):
         return store.StoredModel(name="m", path=tmp_path / "m.keras", metadata={"data_source": source}, shipped=False)

@@ -51,15 +51,6 @@ HISTORY_COLUMNS = ("run", "architecture", "epochs", "time", "val acc", "test acc
 
 
 # ---------------------------------------------------------------------------- the view
-def same_test_images(a: store.StoredModel, b: store.StoredModel) -> bool:
-    """Whether two models' test accuracies were measured on the same images: both on the shipped MNIST's
-    test set (the shipped models record it relative to the package, a run by its full path), or both on
-    the same data file."""
-    sources = [str(m.metadata.get("data_source") or "") for m in (a, b)]
-    shipped = [Path(src).as_posix().endswith("resources/data/mnist.npz") for src in sources]
-    return all(shipped) or (not any(shipped) and sources[0] != "" and sources[0] == sources[1])
-
-
 class TrainTab(QWidget):
     message = Signal(str)
     problem = Signal(str)  # a user error: what went wrong and what to do (the window shows it until closed)
@@ -459,7 +450,7 @@ class TrainTab(QWidget):
         switch, sentence = draw_model_choice(listed.name, listed.test_accuracy,
                                              None if current is None else current.name,
                                              None if current is None else current.test_accuracy,
-                                             same_test_set=current is None or same_test_images(listed, current))
+                                             same_test_set=current is None or store.same_test_images(listed, current))
         if switch:
             self.hub.select(str(listed.path))  # its net is cached: current at once
         log.info("%s", sentence)
