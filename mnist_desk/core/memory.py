@@ -58,8 +58,9 @@ def collect_garbage() -> float:
 
     A Keras model is a web of reference cycles, so a replaced one (the previous run's model) is freed
     only by a full collection, which CPython runs rarely: the soak benchmark grew ~12 MB per cycle
-    until one ran, and stayed flat with one per cycle. Call it from the GUI thread: garbage may hold
-    Qt objects, which must die in their own thread. Cheap once :func:`freeze_long_lived` has run.
+    until one ran, and stayed flat with one per cycle. Any thread may call it (CPython's automatic
+    collections run on whichever thread allocates, workers included); the GUI thread should only where
+    the garbage is small. Cheap once :func:`freeze_long_lived` has run.
     Then :func:`release_free_memory` (on any thread: it holds no Python lock) returns the pages.
     """
     t = time.perf_counter()

@@ -50,6 +50,12 @@ log = logging.getLogger(__name__)
 HISTORY_COLUMNS = ("run", "architecture", "epochs", "time", "val acc", "test acc", "status", "hyperparameters", "training")
 
 
+def _free_then_train(spec: TrainSpec, state: jobs.JobState, name: str, abort: threading.Event) -> RunOutcome:
+    seconds = collect_garbage()
+    log.debug("garbage collected before a run in %.0f ms", seconds * 1000)
+    return run_training(spec, state.report, state.should_stop, save_name=name, abort=abort)
+
+
 # ---------------------------------------------------------------------------- the view
 class TrainTab(QWidget):
     message = Signal(str)
@@ -228,16 +234,12 @@ class TrainTab(QWidget):
                          use_my_digits=self.form.my_digits_box.isChecked(), my_digits_path=str(my_path) if my_path else None,
                          drawn_style=self.form.drawn_style(), pen_digits=self.form.pen_digits(),
                          not_digits=self.form.not_digits())
-        # The last run's Keras model can no longer be saved from here: free it now (see core/memory.py),
-        # while no run competes for the interpreter. Freed at the end of this run instead, the collection
-        # would add to the pause of showing its results.
+        # The last run's Keras model can no longer be saved from here: the run frees it first (see
+        # core/memory.py), on the training thread, where its teardown does not hold up the window.
         self.last_outcome = None
-        seconds = collect_garbage()
-        log.debug("garbage collected before a run in %.0f ms", seconds * 1000)
         self._abort = threading.Event()
         abort = self._abort
-        task = jobs.Job(lambda state: run_training(spec, state.report, state.should_stop, save_name=name, abort=abort),
-                        lane="train", name="train")
+        task = jobs.Job(lambda state: _free_then_train(spec, state, name, abort), lane="train", name="train")
         task.progress.connect(self._on_progress)
         task.finished.connect(self._on_finished)
         task.failed.connect(self._on_failed)
@@ -379,6 +381,11 @@ class TrainTab(QWidget):
     def _on_done(self, task: jobs.Job) -> None:
         if self.task is task:
             self.task = None
+        # The run's own garbage (traced graphs, the data pipeline: some 30,000 objects in cycles) is freed
+        # on the training thread, after its results show. Their C++ teardown mostly waits with the
+        # interpreter released, so there it costs the window little; collected in the GUI thread, it
+        # froze the window for up to a second.
+        jobs.run(lambda state: collect_garbage(), lane="train", name="free a finished run's graphs")
         if not self._closing:
             self.curves.stop()
             self._update_start_button()
