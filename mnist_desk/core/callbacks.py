@@ -114,6 +114,40 @@ class BatchLimit(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class WeightSnapshots(keras.callbacks.Callback):
+    """Adds the run's snapshots to its timeline (core/timeline.py): the untrained network, every tenth of the
+    first epoch, each epoch's end. After BatchNormStatistics, so an epoch's snapshot has its measured
+    statistics; of ``model``, which is what the run hands back (``fit`` may run a logits twin of it)."""
+
+    def __init__(self, state: RunState, model, timeline):
+        super().__init__()
+        from .timeline import schedule
+
+        self.state, self.net, self.timeline = state, model, timeline
+        self.first_epoch = schedule(state.steps)
+
+    def on_train_begin(self, logs=None):
+        if self.timeline.layer_configs is None:
+            self.timeline.layer_configs = [{"class_name": layer.__class__.__name__, "config": layer.get_config()}
+                                           for layer in self.net.layers]
+        self._take()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self.state.ended and self.state.epoch == 0 and self.state.batch_in_epoch in self.first_epoch:
+            self._take()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.state.ended:
+            self._take()
+
+    def _take(self) -> None:
+        from .timeline import Snapshot, weights_by_layer
+
+        s = self.state
+        seconds = time.perf_counter() - s.t0 if s.batches_done else 0.0
+        self.timeline.add(Snapshot(s.batches_done, s.batches_done / s.steps, seconds, weights_by_layer(self.net)))
+
+
 class DivergenceGuard(keras.callbacks.Callback):
     """Fails the run when the loss is NaN/inf or exploded past DIVERGED_LOSS, or the weights are not finite.
 

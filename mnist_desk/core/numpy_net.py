@@ -138,8 +138,20 @@ class NumpyNet:
     """The forward pass of one of our models. ``predict(x)`` takes (N,28,28[,1]) floats in [0,1]."""
 
     def __init__(self, layers: list[_Layer], name: str = "model"):
+        self.source_layers = layers  # as stored, before batch norm is folded in: what snapshots replace
         self.layers = _fold_batch_norm(layers)
         self.name = name
+
+    def weight_shapes(self) -> dict[str, list[tuple]]:
+        """Each layer's weight shapes, by name, as a snapshot of this network must have them."""
+        return {layer.name: [w.shape for w in layer.weights] for layer in self.source_layers if layer.weights}
+
+    def with_weights(self, by_name: dict[str, list[np.ndarray]]) -> "NumpyNet":
+        """The same network with other weights (a snapshot's, checked to fit by core.timeline)."""
+        layers = [_Layer(layer.kind, layer.name, layer.config,
+                         [np.asarray(a, np.float32) for a in by_name[layer.name]] if layer.name in by_name else layer.weights)
+                  for layer in self.source_layers]
+        return NumpyNet(layers, self.name)
 
     # -------------------------------------------------------------------- construction
     @classmethod

@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import __version__
 from . import registry, store
+from .timeline import save_timeline
 from .training import TrainConfig, TrainResult
 
 
@@ -122,12 +123,14 @@ class RunOutcome:
 
 def run_training(spec: TrainSpec, on_progress: Callable | None = None, should_stop: Callable[[], bool] | None = None, *,
                  save_name: str | None = None, out_path: str | Path | None = None, save_stopped: bool = False,
-                 abort: threading.Event | None = None, on_stage: Callable[[str], None] | None = None) -> RunOutcome:
+                 abort: threading.Event | None = None, on_stage: Callable[[str], None] | None = None,
+                 timeline=None) -> RunOutcome:
     """Run ``spec`` in the calling thread: data, training, calibration, test, snapshot, metadata, save.
 
     ``should_stop`` ends training within one batch (and stops drawing the added images, raising
     ``Cancelled``). ``abort`` set (the window is closing) skips everything after training. ``on_stage``
     hears what the run is doing between the training batches ("calibrating", "testing", "saving").
+    ``timeline`` (a ``core.timeline.Timeline``) receives the weight snapshots as they are taken.
     """
     from .calibration import calibrate_run
     from .confusion import confusion_matrix
@@ -142,7 +145,7 @@ def run_training(spec: TrainSpec, on_progress: Callable | None = None, should_st
                                      my_digits_path=spec.my_digits_path, drawn_style=spec.drawn_style, seed=config.seed,
                                      pen_digits=spec.pen_digits, not_digits=spec.not_digits, should_stop=should_stop)
     ds, split = prepared.dataset, prepared.split
-    result = train(config, split, on_progress=on_progress, should_stop=should_stop)
+    result = train(config, split, on_progress=on_progress, should_stop=should_stop, timeline=timeline)
     out = RunOutcome(spec, result, ds.source, len(split.x_train), len(split.x_val), prepared.n_my_digits,
                      prepared.n_drawn_style, prepared.n_pen_digits, prepared.n_not_digits)
     metrics = {"val_accuracy": result.history["val_accuracy"][-1] if result.history["val_accuracy"] else None}
@@ -155,6 +158,7 @@ def run_training(spec: TrainSpec, on_progress: Callable | None = None, should_st
     stage("calibrating")
     if result.stopped:  # a finished run's batch-norm statistics were measured after its last epoch
         recompute_batch_norm_statistics(result.model, split.x_train, config.batch_size, seed=config.seed)
+    result.timeline.end_with_final_model(result.batches_done, result.seconds)
     out.metadata.calibration = calibrate_run(result.model, prepared)
     if ds.has_test:
         stage("testing")
@@ -188,6 +192,8 @@ def save_outcome(out: RunOutcome, name: str | None = None, path: str | Path | No
     meta = out.metadata.to_dict()
     saved = store.save_model(out.result.model, meta, name=name or out.result.config.arch,
                              path=Path(path) if path else None)
+    if out.result.timeline is not None:
+        save_timeline(out.result.timeline, saved)
     out.stored = store.StoredModel(saved.stem, saved, meta | {"name": saved.stem}, shipped=False)
     return out.stored
 

@@ -127,6 +127,7 @@ class TrainResult:
     failure: str | None = None  # why training failed (e.g. NaN loss); the model must not be saved then
     samples_per_s: float = 0.0
     divergence: Divergence | None = None  # set with ``failure`` when the run diverged
+    timeline: object | None = None  # core.timeline.Timeline: the weights as they were along the run
 
     @property
     def ok(self) -> bool:
@@ -317,18 +318,24 @@ def train(
     split: Split,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    timeline=None,
 ) -> TrainResult:
     """Build, compile and fit ``config.arch`` on ``split`` in the calling thread.
 
     ``split`` holds uint8 (N,28,28) images; validation runs after every full epoch. ``should_stop`` is
     polled after every batch and ends training within one batch. A NaN/inf loss ends training with
     ``result.failure`` set. Raises :class:`TrainingError` for a configuration that cannot start.
+    Snapshots of the weights go to ``timeline`` (a ``core.timeline.Timeline``; a new one if None), which
+    another thread may read while the run goes.
     """
+    from .timeline import Timeline
+
+    timeline = timeline if timeline is not None else Timeline()
     with _release_traced_gradients():
-        return _train(config, split, on_progress, should_stop)
+        return _train(config, split, on_progress, should_stop, timeline)
 
 
-def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> TrainResult:
+def _train(config: TrainConfig, split: Split, on_progress, should_stop, timeline) -> TrainResult:
     config.validate()
     if len(split.x_train) == 0:
         raise TrainingError("no training images")
@@ -357,8 +364,9 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
     from . import callbacks as cb
 
     state = cb.RunState(steps=steps, epochs=epochs, report_every_s=config.report_every_s)
+    timeline.steps_per_epoch = steps
     if should_stop is not None and should_stop():
-        return TrainResult(model, config, state.history, 0.0, 0, 0, stopped=True)
+        return TrainResult(model, config, state.history, 0.0, 0, 0, stopped=True, timeline=timeline)
     # The order matters: each callback reads what the ones before it wrote to the state (see core.callbacks).
     callbacks = [cb.RunClock(state)]
     if should_stop is not None:
@@ -370,6 +378,7 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
     ]
     if batch_norm_layers(model):
         callbacks.append(cb.BatchNormStatistics(state, model, split.x_train, config.batch_size, config.seed))
+    callbacks.append(cb.WeightSnapshots(state, model, timeline))
     callbacks += [
         cb.EpochValidation(state, x_val, y_val),
         cb.ProgressReporter(state, on_progress, config.batch_size),
@@ -392,6 +401,7 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
         epochs_done=state.epochs_done, batches_done=state.batches_done,
         stopped=state.stopped, failure=state.failure, divergence=state.divergence,
         samples_per_s=state.batches_done * config.batch_size / seconds if seconds > 0 else 0.0,
+        timeline=timeline,
     )
 
 

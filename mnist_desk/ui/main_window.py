@@ -16,6 +16,7 @@ from .draw.view import DrawTab
 from .errors import in_user_terms
 from .menus import MainMenus
 from .models import ModelHub
+from .timeline_bar import TimelineBar
 from .notice_bar import NoticeBar
 from .remembered import open_settings
 from .theme import THEMES, apply_theme
@@ -63,6 +64,8 @@ class MainWindow(QMainWindow):
         column.setSpacing(0)
         column.addWidget(self.notices)
         column.addWidget(self.tabs, 1)
+        self.timeline = TimelineBar(self.hub)
+        column.addWidget(self.timeline)
         self.setCentralWidget(central)
         self.tf_state = QLabel("TensorFlow: not loaded")
         self.statusBar().addPermanentWidget(self.tf_state)
@@ -71,6 +74,7 @@ class MainWindow(QMainWindow):
         self.hub.loadFailed.connect(lambda problem: self.show_error(
             f"Could not load a model: {problem}. The model in use stays; choose another one or train a new one."))
         self.hub.currentChanged.connect(self._show_title)
+        self.hub.notice.connect(lambda m: self.statusBar().showMessage(m, 8000))
         # Found while starting, before this window was listening: said once, in the bar, not in dialogs.
         for problem in self.hub.problems + self.draw.startup_problems:
             self.notices.add(problem)

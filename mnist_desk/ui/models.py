@@ -8,6 +8,7 @@ handed instead of this Qt object; the hub only says which model is current and w
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -15,9 +16,19 @@ from PySide6.QtCore import QObject, Signal
 from ..core import store
 from ..core.model_cache import ModelCache
 from ..core.numpy_net import NumpyNet
+from ..core.timeline import Timeline, load_timeline
 from . import jobs
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class TimelineSubject:
+    """Whose history the timeline shows: a run going on now (``model`` None) or a model's."""
+
+    name: str
+    timeline: Timeline | None  # None: this model has no history (trained before timelines, or not read yet)
+    model: store.StoredModel | None = None
 
 
 class ModelHub(QObject):
@@ -25,6 +36,9 @@ class ModelHub(QObject):
     currentChanged = Signal(object)  # StoredModel
     loadFailed = Signal(str)
     netLoaded = Signal(str)  # path of a model whose numpy net is now cached
+    subjectChanged = Signal()  # the timeline shows another run or model
+    momentChanged = Signal()  # the point in time the views show moved
+    notice = Signal(str)  # something to say in the status bar
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -35,6 +49,11 @@ class ModelHub(QObject):
         self._jobs: set[jobs.Job] = set()
         self._selection = 0  # counts the user's choices of a model: only the latest one becomes current
         self.problems: list[str] = []  # what could not be listed (the first refresh runs before anyone listens)
+        self.timelines: dict[str, Timeline | None] = {}  # by model path; None: it has none
+        self.subject: TimelineSubject | None = None
+        self.moment: int | None = None  # a snapshot of the subject's timeline; None: as it is now
+        self._live_run: TimelineSubject | None = None
+        self.currentChanged.connect(lambda _m: self._follow_current())
         self.refresh()
 
     # ------------------------------------------------------------------ listing
@@ -122,6 +141,79 @@ class ModelHub(QObject):
         self.cache.put_net(m.path, net)
         self.refresh()
         return self.find(str(m.path)) or m
+
+    # ------------------------------------------------------------------ the timeline
+    def watch_run(self, name: str, timeline: Timeline) -> None:
+        """A run has started: the timeline follows it (scrubbable up to its latest snapshot) until it ends."""
+        self._live_run = TimelineSubject(name, timeline)
+        self._set_subject(self._live_run)
+
+    def run_ended(self, timeline: Timeline, saved: store.StoredModel | None) -> None:
+        """The run is over; the timeline follows the current model again."""
+        if saved is not None:
+            self.remember_timeline(saved, timeline)
+        self._live_run = None
+        self._follow_current()
+
+    def remember_timeline(self, m: store.StoredModel, timeline: Timeline | None) -> None:
+        """A run just saved as ``m``: its history, kept in memory (it was also written beside the model)."""
+        self.timelines[str(m.path)] = timeline
+
+    def set_moment(self, index: int | None) -> None:
+        if index != self.moment:
+            self.moment = index
+            self.momentChanged.emit()
+
+    def moment_net(self) -> tuple[str, NumpyNet] | None:
+        """What the views show at the chosen moment, as (a name for it, its forward pass); None: as it is now."""
+        subj = self.subject
+        if self.moment is None or subj is None or subj.timeline is None or self.moment >= len(subj.timeline):
+            return None
+        final = self.net(subj.model) if subj.model is not None else None
+        net = subj.timeline.net_at(self.moment, final)
+        if net is None:
+            return None
+        return f"{subj.name} at {subj.timeline.describe(self.moment)}", net
+
+    def _follow_current(self) -> None:
+        if self._live_run is not None:
+            return
+        m = self.current
+        if m is None:
+            self._set_subject(None)
+            return
+        key = str(m.path)
+        self._set_subject(TimelineSubject(m.name, self.timelines.get(key), m))
+        if key not in self.timelines:
+            self._load_timeline(m)
+
+    def _set_subject(self, subject: TimelineSubject | None) -> None:
+        self.subject = subject
+        self.moment = None
+        self.subjectChanged.emit()
+        self.momentChanged.emit()
+
+    def _load_timeline(self, m: store.StoredModel) -> None:
+        cache, path = self.cache, m.path
+
+        def read(_state):
+            return load_timeline(path, cache.net(path).weight_shapes())
+
+        def ok(timeline):
+            self.timelines[str(path)] = timeline
+            if self.subject is not None and self.subject.model is not None and self.subject.model.path == path:
+                self._set_subject(TimelineSubject(m.name, timeline, m))
+
+        def failed(exc):
+            self.timelines[str(path)] = None
+            self.notice.emit(f"The training history of {m.name} could not be read: {jobs.describe(exc)}")
+
+        job = jobs.Job(read, lane="numpy", name=f"timeline-{m.name}")
+        job.finished.connect(ok)
+        job.failed.connect(failed)
+        self._jobs.add(job)
+        job.done.connect(lambda: self._jobs.discard(job))
+        job.start()
 
     def _track(self, job: jobs.Job, ok) -> None:
         job.finished.connect(ok)

@@ -100,6 +100,7 @@ class DrawTab(QWidget):
         hub.listChanged.connect(self._fill_pickers)
         hub.currentChanged.connect(self._on_current_changed)
         hub.netLoaded.connect(lambda _p: self._schedule_predict())
+        hub.momentChanged.connect(self._schedule_predict)
         self._fill_pickers()
         self._restore_settings()
         self._update_digits_panel()
@@ -321,15 +322,19 @@ class DrawTab(QWidget):
             self.top.show_nothing("Loading the model…")
             return
         models, results = [], []
+        moment = self.hub.moment_net()  # the timeline's point, when one is chosen: it takes the first row
         for m in [self.hub.current, *self.compared_models()]:
             other = self.hub.net(m)
+            name = m.name
+            if moment is not None and m is self.hub.current:
+                name, other = moment
             probs = self._probabilities(m, other, x) if other is not None else None
             if probs is None:
                 if m is self.hub.current:
                     return  # the broken current model is being replaced; the next prediction uses the new one
                 continue
             models.append(m)
-            results.append((m.name, probs))
+            results.append((name, probs))
         self.last_probs = results
         self.bars.set_probabilities(results)
         verdicts = [self.top.show_prediction(results[0][1], results[0][0], Thresholds.from_metadata(models[0].metadata))]

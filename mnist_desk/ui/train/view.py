@@ -39,6 +39,7 @@ from ...core.confusion import confusion_text
 from ...core.errors import DataError, MnistDeskError
 from ...core.memory import collect_garbage
 from ...core.runs import RunMetadata, RunOutcome, TrainSpec, run_training, save_outcome
+from ...core.timeline import Timeline
 from .curves import LiveCurves, RunRecord, export_figure
 from .form import TrainForm
 from .. import jobs
@@ -50,10 +51,11 @@ log = logging.getLogger(__name__)
 HISTORY_COLUMNS = ("run", "architecture", "epochs", "time", "val acc", "test acc", "status", "hyperparameters", "training")
 
 
-def _free_then_train(spec: TrainSpec, state: jobs.JobState, name: str, abort: threading.Event) -> RunOutcome:
+def _free_then_train(spec: TrainSpec, state: jobs.JobState, name: str, abort: threading.Event,
+                     timeline: Timeline) -> RunOutcome:
     seconds = collect_garbage()
     log.debug("garbage collected before a run in %.0f ms", seconds * 1000)
-    return run_training(spec, state.report, state.should_stop, save_name=name, abort=abort)
+    return run_training(spec, state.report, state.should_stop, save_name=name, abort=abort, timeline=timeline)
 
 
 # ---------------------------------------------------------------------------- the view
@@ -239,14 +241,16 @@ class TrainTab(QWidget):
         self.last_outcome = None
         self._abort = threading.Event()
         abort = self._abort
-        task = jobs.Job(lambda state: _free_then_train(spec, state, name, abort), lane="train", name="train")
+        timeline = Timeline()
+        task = jobs.Job(lambda state: _free_then_train(spec, state, name, abort, timeline), lane="train", name="train")
         task.progress.connect(self._on_progress)
         task.finished.connect(self._on_finished)
         task.failed.connect(self._on_failed)
         task.cancelled.connect(self._on_cancelled)
-        task.done.connect(lambda t=task: self._on_done(t))
+        task.done.connect(lambda t=task, tl=timeline: self._on_done(t, tl))
         self.task = task
         self._run_name = name
+        self.hub.watch_run(f"{name} (training)", timeline)
         self._batch_seconds = []
         self._last_progress = self._progress_shown = self._outcome_of_run = None
         self._run_ended = False
@@ -378,7 +382,7 @@ class TrainTab(QWidget):
         else:
             self._say(f"Training failed: {jobs.describe(exc)}.", error=True)
 
-    def _on_done(self, task: jobs.Job) -> None:
+    def _on_done(self, task: jobs.Job, timeline: Timeline) -> None:
         if self.task is task:
             self.task = None
         # The run's own garbage (traced graphs, the data pipeline: some 30,000 objects in cycles) is freed
@@ -391,6 +395,7 @@ class TrainTab(QWidget):
             self._update_start_button()
             self.stop_button.setEnabled(False)
             out, self._outcome_of_run = self._outcome_of_run, None
+            self.hub.run_ended(timeline, out.stored if out is not None else None)
             self._show_default_name()
             self.runFinished.emit(out)
 
@@ -429,6 +434,7 @@ class TrainTab(QWidget):
         def saved(m):
             if self._closing:
                 return
+            self.hub.remember_timeline(m, out.result.timeline)
             sentence = self._offer_for_drawing(m, out.net)
             if rec is not None and rec.path is None:
                 rec.path, rec.label, rec.status = str(m.path), m.name, "stopped, saved"

@@ -1,0 +1,73 @@
+"""The timeline under the views: after a short run, dragging its slider moves the Draw view's bars and verdict,
+the Inspect weights and the Train curves' marker to the model as it was then."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from tests.ui.support import drag
+from tests.ui.test_train_view import RUN_TIMEOUT_MS, run, small, tab  # noqa: F401 - the Train view fixture
+
+
+def seven(canvas):
+    s = canvas.side
+    drag(canvas, [(0.25 * s, 0.2 * s), (0.75 * s, 0.2 * s), (0.45 * s, 0.85 * s)])
+
+
+def bar_values(window):
+    return np.array(window.draw.last_probs[0][1])
+
+
+def test_the_slider_shows_the_model_as_it_was_and_its_end_is_the_final_model(qtbot, window, tab):  # noqa: F811
+    out = run(qtbot, tab, small(epochs=2))
+    bar = window.timeline
+    qtbot.waitUntil(lambda: window.hub.subject is not None and window.hub.subject.model is not None, timeout=10_000)
+    window.hub.select(str(out.stored.path))
+    qtbot.waitUntil(lambda: window.hub.current is not None and window.hub.current.path == out.stored.path, timeout=10_000)
+    qtbot.waitUntil(lambda: bar.count >= 3, timeout=10_000)
+    window.tabs.setCurrentWidget(window.draw)
+    seven(window.draw.canvas)
+    qtbot.waitUntil(lambda: bool(window.draw.last_probs), timeout=10_000)
+    final = bar_values(window)
+    assert "now" in bar.label.text()
+
+    # Home on the focused slider: the untrained network, whose answers are those of the first snapshot
+    bar.slider.setFocus()
+    QTest.keyClick(bar.slider, Qt.Key.Key_Home)
+    qtbot.waitUntil(lambda: window.hub.moment == 0, timeout=5_000)
+    qtbot.waitUntil(lambda: "before training" in window.draw.last_probs[0][0], timeout=5_000)
+    first = bar_values(window)
+    untrained = out.result.timeline.net_at(0, window.hub.net(window.hub.current))
+    x = window.draw.current_input
+    assert np.allclose(first, untrained.predict(x)[0], atol=1e-6)
+    assert not np.allclose(first, final, atol=1e-3)
+    assert "before training" in bar.label.text()
+
+    # End: the model itself, exactly
+    QTest.keyClick(bar.slider, Qt.Key.Key_End)
+    qtbot.waitUntil(lambda: window.hub.moment is None, timeout=5_000)
+    qtbot.waitUntil(lambda: np.array_equal(bar_values(window), final), timeout=5_000)
+    assert window.draw.last_probs[0][0] == out.stored.name
+
+
+def test_play_walks_through_every_snapshot(qtbot, window, tab):  # noqa: F811
+    out = run(qtbot, tab, small(epochs=1))
+    window.hub.select(str(out.stored.path))
+    bar = window.timeline
+    qtbot.waitUntil(lambda: bar.count >= 3 and bar.play_button.isEnabled(), timeout=10_000)
+    seen = []
+    window.hub.momentChanged.connect(lambda: seen.append(window.hub.moment))
+    qtbot.mouseClick(bar.play_button, Qt.MouseButton.LeftButton)
+    assert bar.play_button.text() == "Pause"
+    qtbot.waitUntil(lambda: bar.play_button.text() == "Play", timeout=30_000)
+    assert seen[0] == 0 and seen[-1] is None
+    assert [m for m in seen if m is not None] == list(range(bar.count - 1))
+
+
+def test_a_model_without_history_says_so(qtbot, window):
+    qtbot.waitUntil(lambda: window.hub.current is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: str(window.hub.current.path) in window.hub.timelines, timeout=10_000)
+    assert not window.timeline.slider.isEnabled() and not window.timeline.play_button.isEnabled()
+    assert "no training history" in window.timeline.label.text()
