@@ -50,14 +50,35 @@ def first_weight_layer(model):
 
 def first_layer_weights(model) -> FirstLayerWeights:
     layer = first_weight_layer(model)
-    kernel = np.asarray(layer.kernel)
     bias = np.asarray(layer.bias) if getattr(layer, "bias", None) is not None else None
-    if layer.__class__.__name__ == "Conv2D":
+    return _as_images(layer.__class__.__name__, layer.name, np.asarray(layer.kernel), bias)
+
+
+def first_layer_weights_of_net(net) -> FirstLayerWeights:
+    """The same from a numpy forward pass (a timeline's snapshot), without TensorFlow."""
+    for layer in net.source_layers:
+        if layer.kind in ("Dense", "Conv2D") and layer.weights:
+            bias = layer.weights[1] if len(layer.weights) > 1 else None
+            return _as_images(layer.kind, layer.name, layer.weights[0], bias)
+    raise ValueError("model has no Dense or Conv2D layer")
+
+
+def _as_images(kind: str, name: str, kernel: np.ndarray, bias) -> FirstLayerWeights:
+    if kind == "Conv2D":
         # (kh, kw, in, out) -> (out, kh, kw); our inputs have one channel
-        return FirstLayerWeights("conv", layer.name, np.transpose(kernel[:, :, 0, :], (2, 0, 1)), bias)
+        return FirstLayerWeights("conv", name, np.transpose(kernel[:, :, 0, :], (2, 0, 1)), bias)
     images = kernel.T.reshape(-1, 28, 28)  # (784, units) -> (units, 28, 28)
-    kind = "linear" if layer.name == registry.LOGITS_LAYER else "dense"
-    return FirstLayerWeights(kind, layer.name, images, bias)
+    return FirstLayerWeights("linear" if name == registry.LOGITS_LAYER else "dense", name, images, bias)
+
+
+def feature_maps_of_net(net, image: np.ndarray) -> tuple[str, np.ndarray]:
+    """:func:`feature_maps` from a numpy forward pass. Where batch norm follows the convolution it is folded
+    into it there, so these maps are after batch norm."""
+    w = first_layer_weights_of_net(net)
+    if w.kind != "conv":
+        raise ValueError("model has no convolution as its first layer")
+    a = net.forward(_as_batch(image), until=w.layer_name)[0]
+    return w.layer_name, np.transpose(a, (2, 0, 1))
 
 
 def linear_contributions(model, image: np.ndarray) -> np.ndarray:

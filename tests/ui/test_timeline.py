@@ -44,12 +44,27 @@ def test_the_slider_shows_the_model_as_it_was_and_its_end_is_the_final_model(qtb
     assert np.allclose(first, untrained.predict(x)[0], atol=1e-6)
     assert not np.allclose(first, final, atol=1e-3)
     assert "before training" in bar.label.text()
+    # the Train view's curves mark the moment; the Inspect weights are the untrained network's
+    assert all(line.isVisible() and line.value() == 0 for line in tab.curves.moment_lines.values())
+    window.tabs.setCurrentWidget(window.inspect)
+    window.inspect.show_view("weights")
+    weights = window.inspect.weights
+    qtbot.waitUntil(lambda: "before training" in weights.info.text(), timeout=10_000)
+    w0 = untrained.source_layers[[layer.kind for layer in untrained.source_layers].index("Dense")].weights[0]
+    assert np.allclose(weights.current_weights.images, w0.T.reshape(-1, 28, 28))
+    bar.slider.setValue(1)
+    qtbot.waitUntil(lambda: weights.info.text().startswith(f"{out.stored.name} at epoch"), timeout=10_000)
+    assert all(line.value() == out.result.timeline.at(1).epoch for line in tab.curves.moment_lines.values())
+    window.tabs.setCurrentWidget(window.draw)
 
     # End: the model itself, exactly
     QTest.keyClick(bar.slider, Qt.Key.Key_End)
     qtbot.waitUntil(lambda: window.hub.moment is None, timeout=5_000)
     qtbot.waitUntil(lambda: np.array_equal(bar_values(window), final), timeout=5_000)
     assert window.draw.last_probs[0][0] == out.stored.name
+    assert not any(line.isVisible() for line in tab.curves.moment_lines.values())
+    window.tabs.setCurrentWidget(window.inspect)
+    qtbot.waitUntil(lambda: window.inspect.weights.info.text().startswith(f"{out.stored.name}: first layer"), timeout=10_000)
 
 
 def test_play_walks_through_every_snapshot(qtbot, window, tab):  # noqa: F811

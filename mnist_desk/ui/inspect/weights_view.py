@@ -7,6 +7,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout
 
+from ...core import inspection as ins
 from ...core.inspection import FirstLayerWeights
 from . import work
 from .common import LRU, InspectView, image_key, model_key
@@ -60,9 +61,10 @@ def feature_maps_panel(name: str, maps: np.ndarray, x: np.ndarray) -> Panel:
                  ColourBar(DIVERGING, -lim, lim, "activation"))
 
 
-def weights_job(cache, m):
-    """Worker: the weights, and both grids (shared and per-image colour scales) ready to show."""
-    w = work.weights(cache, m)
+def weights_job(cache, m, net=None):
+    """Worker: the weights (of ``net``, a timeline snapshot, if given), and both grids (shared and per-image
+    colour scales) ready to show."""
+    w = work.weights(cache, m) if net is None else ins.first_layer_weights_of_net(net)
     grids = {}
     for shared in (True, False):
         p = weights_panel(w, shared)
@@ -70,8 +72,8 @@ def weights_job(cache, m):
     return w, grids
 
 
-def feature_maps_job(cache, m, x):
-    name, maps = work.feature_maps(cache, m, x)
+def feature_maps_job(cache, m, x, net=None):
+    name, maps = work.feature_maps(cache, m, x) if net is None else ins.feature_maps_of_net(net, x)
     p = feature_maps_panel(name, maps, x)
     return p, mosaic(p)
 
@@ -83,7 +85,9 @@ class WeightsView(InspectView):
         super().__init__(hub, parent)
         self.weights_job = self.slot("weights")
         self.maps_job = self.slot("feature-maps")
-        self._weights: dict = {}  # model key -> (FirstLayerWeights, {shared: (panel, mosaic)})
+        hub.momentChanged.connect(lambda: self.refresh() if self.active and self.model is not None else None)
+        # (model key, timeline moment or None) -> (FirstLayerWeights, {shared: (panel, mosaic)})
+        self._weights = LRU(64)
         self._maps = LRU(32)  # (model key, image key) -> (panel, mosaic)
         self._shown: tuple | None = None
         self.weights_grid = MosaicView()
@@ -107,9 +111,14 @@ class WeightsView(InspectView):
         lay.addWidget(split, 1)
         lay.addWidget(self.status)
 
+    def _shown_key(self) -> tuple:
+        """The model, and the timeline's moment when one is chosen: (model key, moment name or None, its net)."""
+        moment = self.hub.moment_net()
+        return (model_key(self.model), None, None) if moment is None else (model_key(self.model), *moment)
+
     @property
     def current_weights(self) -> FirstLayerWeights | None:
-        got = None if self.model is None else self._weights.get(model_key(self.model))
+        got = None if self.model is None else self._weights.get(self._shown_key()[:2])
         return None if got is None else got[0]
 
     def refresh(self) -> None:
@@ -118,11 +127,12 @@ class WeightsView(InspectView):
             self.drawing_grid.set_panel(None)
             self.info.setText("No model")
             return
-        key = model_key(self.model)
+        *key, net = self._shown_key()
+        key = tuple(key)
         if key not in self._weights:
             m, cache = self.model, self.hub.cache
-            self.weights_job.run(lambda _st: weights_job(cache, m), on_result=lambda w: self._got_weights(key, w),
-                                 text=f"Reading the weights of {m.name}…")
+            self.weights_job.run(lambda _st: weights_job(cache, m, net), on_result=lambda w: self._got_weights(key, w),
+                                 text=f"Reading the weights of {key[1] or m.name}…")
             return
         self._show_weights()
         self._show_drawing()
@@ -135,8 +145,8 @@ class WeightsView(InspectView):
         w = self.current_weights
         if w is None:
             return
-        key = model_key(self.model)
-        if self._shown is None or self._shown[0] != key:
+        key = self._shown_key()[:2]
+        if self._shown is None or self._shown[0][0] != key[0]:
             self.shared_box.blockSignals(True)
             self.shared_box.setChecked(self._shared_by_kind[w.kind])
             self.shared_box.blockSignals(False)
@@ -147,7 +157,7 @@ class WeightsView(InspectView):
             return
         self._shown = shown
         self.weights_grid.set_panel(*self._weights[key][1][self.shared_box.isChecked()])
-        self.info.setText(f"{self.model.name}: first layer {w.layer_name} ({w.kind}), {len(w.images)} images")
+        self.info.setText(f"{key[1] or self.model.name}: first layer {w.layer_name} ({w.kind}), {len(w.images)} images")
 
     def _show_drawing(self) -> None:
         w = self.current_weights
@@ -162,12 +172,13 @@ class WeightsView(InspectView):
         if w.kind == "linear":
             self.drawing_grid.set_panel(contributions_panel(w, x))
         elif w.kind == "conv":
-            k = (model_key(self.model), image_key(x))
+            *shown, net = self._shown_key()
+            k = (*shown, image_key(x))
             if k in self._maps:
                 self.drawing_grid.set_panel(*self._maps[k])
             else:
                 m, cache = self.model, self.hub.cache
-                self.maps_job.run(lambda _st: feature_maps_job(cache, m, x), on_result=lambda r: self._got_maps(k, r),
+                self.maps_job.run(lambda _st: feature_maps_job(cache, m, x, net), on_result=lambda r: self._got_maps(k, r),
                                   text="Computing the feature maps of your drawing…")
         else:
             self.drawing_grid.set_panel(None)

@@ -23,6 +23,7 @@ SMOOTHING = 0.6  # EMA factor over the throttled batch reports (each already a m
 TRAIN_COLOR = (40, 110, 200)
 VAL_COLOR = (230, 120, 20)
 DIVERGED_COLOR = (190, 0, 30)
+MOMENT_COLOR = (130, 60, 190)  # the timeline's chosen point
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
            (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 METRICS = ("loss", "accuracy")
@@ -194,6 +195,14 @@ class LiveCurves(QWidget):
             pw.addItem(line, ignoreBounds=True)
             self.divergence_lines[metric] = line
         self.divergence = None  # core.training.Divergence of the live run, if it diverged
+        # The timeline's moment (ui/timeline_bar.py): one marker per plot, created once, outside autorange.
+        self.moment_lines: dict[str, pg.InfiniteLine] = {}
+        self.moment = None  # the core.timeline.Snapshot marked, if any
+        for metric, pw in self.plots.items():
+            line = pg.InfiniteLine(angle=90, movable=False, pen=_pen(MOMENT_COLOR, 2.0, Qt.PenStyle.DotLine))
+            line.setVisible(False)
+            pw.addItem(line, ignoreBounds=True)
+            self.moment_lines[metric] = line
         self._overlay_items: list[tuple[str, pg.PlotDataItem]] = []
         self.overlays: list[RunRecord] = []
         self.dirty = False
@@ -363,8 +372,17 @@ class LiveCurves(QWidget):
                 if m == metric and item.name():
                     legend.addItem(item, item.name())
 
+    def mark_moment(self, snapshot) -> None:
+        """Mark a timeline snapshot (a ``core.timeline.Snapshot``) on both plots; None hides the marks."""
+        self.moment = snapshot
+        for line in self.moment_lines.values():
+            if snapshot is not None:
+                line.setPos(snapshot.seconds if self.x_axis == "seconds" else snapshot.epoch)
+            line.setVisible(snapshot is not None)
+
     def set_x_axis(self, x_axis: str) -> None:
         self.x_axis = x_axis
+        self.mark_moment(self.moment)
         self._ranges.clear()
         for pw in self.plots.values():
             pw.getAxis("bottom").setLabel("seconds of training" if x_axis == "seconds" else "epoch")

@@ -70,6 +70,7 @@ class TrainTab(QWidget):
     def __init__(self, hub, draw_tab=None, parent=None):
         super().__init__(parent)
         self.hub = hub
+        hub.momentChanged.connect(self._mark_moment)
         self.draw_tab = draw_tab
         self.task: jobs.Job | None = None
         self._save_task: jobs.Job | None = None
@@ -381,6 +382,12 @@ class TrainTab(QWidget):
             self._say(f"Could not read the training data: {exc}. Choose another data file, or MNIST.", error=True)
         else:
             self._say(f"Training failed: {jobs.describe(exc)}.", error=True)
+
+    def _mark_moment(self) -> None:
+        """The timeline's chosen point, marked on the curves."""
+        subj, i = self.hub.subject, self.hub.moment
+        ok = subj is not None and subj.timeline is not None and i is not None and i < len(subj.timeline)
+        self.curves.mark_moment(subj.timeline.at(i) if ok else None)
 
     def _on_done(self, task: jobs.Job, timeline: Timeline) -> None:
         if self.task is task:
