@@ -36,7 +36,7 @@ def trained(tmp_path_factory):
 # ------------------------------------------------------------------------------ train
 def test_train_writes_the_model_and_its_metadata(trained, capsys):
     assert trained.exists() and trained.with_suffix(".json").exists()
-    assert sorted(p.name for p in trained.parent.iterdir()) == ["x.json", "x.keras"]  # no temporary files left
+    assert sorted(p.name for p in trained.parent.iterdir()) == ["x.json", "x.keras", "x.timeline.npz"]  # no temporary files left
     meta = json.loads(trained.with_suffix(".json").read_text())
     assert meta["arch"] == "linear" and meta["hparams"] == {"l2": 0.0}
     acc = meta["metrics"]["test_accuracy"]

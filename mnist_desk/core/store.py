@@ -130,7 +130,7 @@ def unique_name(name: str, folder: Path | None = None) -> str:
     base = safe_name(name)
     taken = shipped_names()
     candidate, i = base, 2
-    while candidate in taken or any((folder / f"{candidate}{suffix}").exists() for suffix in (".keras", ".json")):
+    while candidate in taken or any((folder / f"{candidate}{suffix}").exists() for suffix in (".keras", ".json", ".timeline.npz")):
         candidate, i = f"{base}-{i}", i + 1
     return candidate
 

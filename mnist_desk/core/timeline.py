@@ -119,11 +119,13 @@ def timeline_path(model_path: str | Path) -> Path:
 
 
 def save_timeline(timeline: Timeline, model_path: str | Path) -> Path | None:
-    """Write the timeline beside the model, atomically; None (and nothing written) when it is empty."""
+    """Write the timeline beside the model, atomically; None when it is empty (and then no older file of
+    that name is left to pass for this model's)."""
     from .store import atomic_write
 
     snaps = list(timeline.snapshots)
     if not snaps:
+        timeline_path(model_path).unlink(missing_ok=True)
         return None
     names = sorted({n for s in snaps if s.weights for n in s.weights})
     arrays: dict[str, np.ndarray] = {

@@ -189,9 +189,11 @@ class ModelHub(QObject):
 
     def _set_subject(self, subject: TimelineSubject | None) -> None:
         self.subject = subject
+        moved = self.moment is not None  # (at "now" the views already show the model as it is)
         self.moment = None
         self.subjectChanged.emit()
-        self.momentChanged.emit()
+        if moved:
+            self.momentChanged.emit()
 
     def _load_timeline(self, m: store.StoredModel) -> None:
         cache, path = self.cache, m.path

@@ -160,7 +160,7 @@ def test_a_run_named_like_a_shipped_model_is_saved_beside_it_and_the_draw_model_
     with qtbot.waitSignal(tab.runFinished, timeout=RUN_TIMEOUT_MS) as blocker:
         click(qtbot, tab.start_button)
     out = blocker.args[0]
-    assert out.stored.name == "cnn-2" and user_models(window) == ["cnn-2.json", "cnn-2.keras"]
+    assert out.stored.name == "cnn-2" and user_models(window) == ["cnn-2.json", "cnn-2.keras", "cnn-2.timeline.npz"]
     said = window.statusBar().currentMessage()
     assert said.startswith("cnn-2 saved. Test accuracy ") and "of cnn: the Draw view keeps cnn." in said
     assert "Use for drawing" in said and said in tab.result_label.text()
@@ -267,7 +267,7 @@ def test_clicking_start_trains_and_clicking_stop_ends_the_run(qtbot, window, tab
     assert tab.progress_bar.format() == "done" and tab.progress_bar.value() == 100
     assert "Test accuracy" in tab.result_label.text() and "clicked saved." in tab.result_label.text()
     assert "the Draw view keeps cnn" in tab.result_label.text()
-    assert user_models(window) == ["clicked.json", "clicked.keras"]
+    assert user_models(window) == ["clicked.json", "clicked.keras", "clicked.timeline.npz"]
     assert window.draw.model_combo.currentText().startswith("cnn")
     assert tab.history_cell(tab.history_table.rowCount() - 1, "status") == "finished"
     with qtbot.waitSignal(window.hub.currentChanged, timeout=10_000):
@@ -315,13 +315,13 @@ def test_stop_ends_the_run_within_one_batch_and_keeps_the_model(qtbot, window, t
     real_train = training.train
     calls: list[tuple[float, bool]] = []  # should_stop is polled once after every batch
 
-    def spying_train(config, split, on_progress=None, should_stop=None):
+    def spying_train(config, split, on_progress=None, should_stop=None, timeline=None):
         def spy():
             v = should_stop()
             calls.append((time.perf_counter(), v))
             return v
 
-        return real_train(config, split, on_progress=on_progress, should_stop=spy)
+        return real_train(config, split, on_progress=on_progress, should_stop=spy, timeline=timeline)
 
     monkeypatch.setattr(training, "train", spying_train)
     qtbot.waitUntil(lambda: window.hub.net(window.hub.current) is not None, timeout=20_000)
