@@ -83,3 +83,15 @@ def test_a_damaged_or_foreign_timeline_is_refused_with_a_reason(run_cnn, tmp_pat
     np.savez(timeline_path(path), layer_names=np.array([object()], dtype=object))
     with pytest.raises(ModelFileError):
         load_timeline(path, shapes)
+
+
+def test_a_learning_rate_asked_for_mid_run_is_used_from_the_next_batch_and_recorded(tmp_path):
+    tl = Timeline()
+    tl.request_learning_rate(0.0123)
+    spec = TrainSpec(TrainConfig(arch="linear", epochs=1, batch_size=50, val_size=50, learning_rate=1e-3), limit=200,
+                     drawn_style=0, pen_digits=0, not_digits=0)
+    out = run_training(spec, timeline=tl, out_path=tmp_path / "lr.keras")
+    assert tl.lr_changes == [(0.0, 0.0123)]
+    assert float(out.result.model.optimizer.learning_rate.numpy()) == pytest.approx(0.0123)
+    back = load_timeline(out.stored.path, NumpyNet.from_keras_file(out.stored.path).weight_shapes())
+    assert back.lr_changes == [(0.0, pytest.approx(0.0123))]

@@ -148,6 +148,21 @@ class WeightSnapshots(keras.callbacks.Callback):
         self.timeline.add(Snapshot(s.batches_done, s.batches_done / s.steps, seconds, weights_by_layer(self.net)))
 
 
+class LearningRateChanges(keras.callbacks.Callback):
+    """Trains with a learning rate asked for while the run goes (``Timeline.request_learning_rate``) from the
+    next batch on, and records when on the timeline. Only for a constant rate: a schedule owns the rate."""
+
+    def __init__(self, state: RunState, timeline):
+        super().__init__()
+        self.state, self.timeline = state, timeline
+
+    def on_train_batch_begin(self, batch, logs=None):
+        lr = self.timeline.take_learning_rate_request()
+        if lr is not None and math.isfinite(lr) and lr > 0:
+            self.model.optimizer.learning_rate.assign(lr)
+            self.timeline.lr_changes.append((self.state.batches_done / self.state.steps, lr))
+
+
 class DivergenceGuard(keras.callbacks.Callback):
     """Fails the run when the loss is NaN/inf or exploded past DIVERGED_LOSS, or the weights are not finite.
 

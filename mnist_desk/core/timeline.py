@@ -46,6 +46,7 @@ class Timeline:
     layer_configs: list | None = None  # the network's layers, for a run not saved yet (else its model file has them)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _nets: dict = field(default_factory=dict, repr=False, compare=False)
+    _lr_request: float | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.snapshots)
@@ -56,6 +57,16 @@ class Timeline:
                 self.snapshots[-1] = snapshot  # (an epoch's end after its last tenth: the later copy wins)
             else:
                 self.snapshots.append(snapshot)
+
+    def request_learning_rate(self, lr: float) -> None:
+        """Ask the run going on to train with ``lr`` from its next batch (any thread; the latest ask wins)."""
+        with self._lock:
+            self._lr_request = float(lr)
+
+    def take_learning_rate_request(self) -> float | None:
+        with self._lock:
+            lr, self._lr_request = self._lr_request, None
+        return lr
 
     def at(self, index: int) -> Snapshot:
         with self._lock:

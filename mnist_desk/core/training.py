@@ -379,6 +379,8 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop, timeline
     if batch_norm_layers(model):
         callbacks.append(cb.BatchNormStatistics(state, model, split.x_train, config.batch_size, config.seed))
     callbacks.append(cb.WeightSnapshots(state, model, timeline))
+    if config.lr_schedule == "constant":
+        callbacks.append(cb.LearningRateChanges(state, timeline))
     callbacks += [
         cb.EpochValidation(state, x_val, y_val),
         cb.ProgressReporter(state, on_progress, config.batch_size),

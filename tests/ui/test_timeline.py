@@ -86,3 +86,24 @@ def test_a_model_without_history_says_so(qtbot, window):
     qtbot.waitUntil(lambda: str(window.hub.current.path) in window.hub.timelines, timeout=10_000)
     assert not window.timeline.slider.isEnabled() and not window.timeline.play_button.isEnabled()
     assert "no training history" in window.timeline.label.text()
+
+
+def test_changing_the_learning_rate_mid_run_is_applied_and_marked_on_the_curves(qtbot, window, tab):  # noqa: F811
+    from tests.ui.test_train_view import long_run, wait_for_batches
+
+    assert not tab.lr_now_button.isEnabled()  # no run going
+    assert tab.start(long_run())
+    wait_for_batches(qtbot, tab, 2)
+    assert tab.lr_now_button.isEnabled()
+    qtbot.keyClicks(tab.lr_now_edit, "abc")
+    qtbot.mouseClick(tab.lr_now_button, Qt.MouseButton.LeftButton)
+    assert "must be a number" in tab.result_label.text() and not tab._run_timeline.lr_changes
+    tab.lr_now_edit.clear()
+    qtbot.keyClicks(tab.lr_now_edit, "0.05")
+    qtbot.mouseClick(tab.lr_now_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(tab.curves.lr_lines) == 2, timeout=30_000)
+    assert tab._run_timeline.lr_changes[0][1] == 0.05
+    assert all(line.label.format == "lr 0.05" and line.isVisible() for _m, line in tab.curves.lr_lines)
+    with qtbot.waitSignal(tab.runFinished, timeout=RUN_TIMEOUT_MS):
+        qtbot.mouseClick(tab.stop_button, Qt.MouseButton.LeftButton)
+    assert not tab.lr_now_button.isEnabled()

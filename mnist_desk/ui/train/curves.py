@@ -203,6 +203,7 @@ class LiveCurves(QWidget):
             line.setVisible(False)
             pw.addItem(line, ignoreBounds=True)
             self.moment_lines[metric] = line
+        self.lr_lines: list[tuple[str, pg.InfiniteLine]] = []  # where the learning rate was changed mid-run
         self._overlay_items: list[tuple[str, pg.PlotDataItem]] = []
         self.overlays: list[RunRecord] = []
         self.dirty = False
@@ -217,6 +218,9 @@ class LiveCurves(QWidget):
 
     # ------------------------------------------------------------------ live run
     def reset(self) -> None:
+        for metric, line in self.lr_lines:
+            self.plots[metric].removeItem(line)
+        self.lr_lines.clear()
         for s in self.series.values():
             s.clear()
         self.divergence = None
@@ -372,6 +376,16 @@ class LiveCurves(QWidget):
                 if m == metric and item.name():
                     legend.addItem(item, item.name())
 
+    def mark_learning_rate_change(self, epoch: float, lr: float) -> None:
+        """A line where the live run's learning rate was changed (on the epoch axis; recorded in epochs)."""
+        for metric, pw in self.plots.items():
+            line = pg.InfiniteLine(pos=epoch, angle=90, movable=False, pen=_pen(MOMENT_COLOR, 1.2, Qt.PenStyle.DashLine),
+                                   label=f"lr {lr:g}", labelOpts={"position": 0.95, "color": MOMENT_COLOR,
+                                                                 "anchors": [(0, 0), (0, 0)]})
+            line.setVisible(self.x_axis == "epochs" and self.live_visible)
+            pw.addItem(line, ignoreBounds=True)
+            self.lr_lines.append((metric, line))
+
     def mark_moment(self, snapshot) -> None:
         """Mark a timeline snapshot (a ``core.timeline.Snapshot``) on both plots; None hides the marks."""
         self.moment = snapshot
@@ -383,6 +397,8 @@ class LiveCurves(QWidget):
     def set_x_axis(self, x_axis: str) -> None:
         self.x_axis = x_axis
         self.mark_moment(self.moment)
+        for _metric, line in self.lr_lines:
+            line.setVisible(x_axis == "epochs" and self.live_visible)
         self._ranges.clear()
         for pw in self.plots.values():
             pw.getAxis("bottom").setLabel("seconds of training" if x_axis == "seconds" else "epoch")

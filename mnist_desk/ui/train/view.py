@@ -9,6 +9,7 @@ timer draws. Stop ends training within one batch and keeps the model (Save store
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from pathlib import Path
@@ -73,6 +74,7 @@ class TrainTab(QWidget):
         hub.momentChanged.connect(self._mark_moment)
         self.draw_tab = draw_tab
         self.task: jobs.Job | None = None
+        self._run_timeline, self._lr_marked = Timeline(), 0  # the run going on (or the last one)
         self._save_task: jobs.Job | None = None
         self._abort = threading.Event()
         self._closing = False
@@ -128,6 +130,16 @@ class TrainTab(QWidget):
                                    "model by itself only when its test accuracy is higher)")
         self.use_button.setEnabled(False)
         self.use_button.clicked.connect(self.use_for_drawing)
+        # Changing the learning rate while a run goes (as ConvNetJS allows): marked on the curves and timeline.
+        self.lr_now_edit = QLineEdit()
+        self.lr_now_edit.setPlaceholderText("e.g. 0.0003")
+        self.lr_now_edit.setToolTip("A new learning rate for the run going on, from its next batch "
+                                    "(only with a constant learning-rate schedule)")
+        self.lr_now_button = QPushButton("Change")
+        self.lr_now_button.setToolTip(self.lr_now_edit.toolTip())
+        self.lr_now_button.clicked.connect(self.change_learning_rate)
+        self.lr_now_edit.returnPressed.connect(self.change_learning_rate)
+        self._set_lr_change_enabled(False)
         run_box = QGroupBox("Run")
         rl = QVBoxLayout(run_box)
         nrow = QHBoxLayout()
@@ -138,6 +150,11 @@ class TrainTab(QWidget):
         for b in (self.start_button, self.stop_button, self.save_button):
             brow.addWidget(b)
         rl.addLayout(brow)
+        lrow = QHBoxLayout()
+        lrow.addWidget(QLabel("Learning rate now"))
+        lrow.addWidget(self.lr_now_edit, 1)
+        lrow.addWidget(self.lr_now_button)
+        rl.addLayout(lrow)
         rl.addWidget(self.use_button)
 
         left = QVBoxLayout()
@@ -251,6 +268,8 @@ class TrainTab(QWidget):
         task.done.connect(lambda t=task, tl=timeline: self._on_done(t, tl))
         self.task = task
         self._run_name = name
+        self._run_timeline, self._lr_marked = timeline, 0
+        self._set_lr_change_enabled(config.lr_schedule == "constant")
         self.hub.watch_run(f"{name} (training)", timeline)
         self._batch_seconds = []
         self._last_progress = self._progress_shown = self._outcome_of_run = None
@@ -282,6 +301,10 @@ class TrainTab(QWidget):
 
     def _on_progress(self, p) -> None:
         self.curves.add_progress(p)
+        changes = self._run_timeline.lr_changes
+        for epoch, lr in changes[self._lr_marked:]:
+            self.curves.mark_learning_rate_change(epoch, lr)
+        self._lr_marked = len(changes)
         if p.kind == "batch":
             self._batch_seconds.append(p.elapsed_s)
         self._last_progress = p
@@ -383,6 +406,26 @@ class TrainTab(QWidget):
         else:
             self._say(f"Training failed: {jobs.describe(exc)}.", error=True)
 
+    def _set_lr_change_enabled(self, on: bool) -> None:
+        self.lr_now_edit.setEnabled(on)
+        self.lr_now_button.setEnabled(on)
+
+    def change_learning_rate(self) -> bool:
+        """Train the run going on with the learning rate typed, from its next batch."""
+        if not self.is_running() or not self.lr_now_button.isEnabled():
+            return False
+        text = self.lr_now_edit.text().strip()
+        try:
+            lr = float(text)
+        except ValueError:
+            lr = float("nan")
+        if not (math.isfinite(lr) and 0 < lr <= 10):
+            self._say(f"The learning rate must be a number above 0 and at most 10, not {text!r}.", error=True)
+            return False
+        self._run_timeline.request_learning_rate(lr)
+        self.message.emit(f"Learning rate {lr:g} from the next batch; marked on the curves.")
+        return True
+
     def _mark_moment(self) -> None:
         """The timeline's chosen point, marked on the curves."""
         subj, i = self.hub.subject, self.hub.moment
@@ -392,6 +435,7 @@ class TrainTab(QWidget):
     def _on_done(self, task: jobs.Job, timeline: Timeline) -> None:
         if self.task is task:
             self.task = None
+            self._set_lr_change_enabled(False)
         # The run's own garbage (traced graphs, the data pipeline: some 30,000 objects in cycles) is freed
         # on the training thread, after its results show. Their C++ teardown mostly waits with the
         # interpreter released, so there it costs the window little; collected in the GUI thread, it
