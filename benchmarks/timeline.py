@@ -8,7 +8,7 @@ Prints::
                                      ``predicted`` signal), real window offscreen, a cnn (target <= 50)
     weights at snapshot p95 ms: x    the same -> the Inspect weights view showing that snapshot's weights
     max UI stall ms: x               while Play runs through every snapshot (target <= 50)
-    snapshot MB per epoch <arch>: first x, later y   for each shipped model's architecture
+    snapshot MB per epoch <arch>: first x, later y; one snapshot takes z ms   for each shipped architecture
 
 Run: python benchmarks/timeline.py [--limit 6000] [--pairs 3]
 """
@@ -136,7 +136,7 @@ def window_figures(limit: int) -> dict:
 
 def snapshot_sizes() -> None:
     from mnist_desk.core import registry, store
-    from mnist_desk.core.timeline import SNAPSHOTS_IN_FIRST_EPOCH
+    from mnist_desk.core.timeline import SNAPSHOTS_IN_FIRST_EPOCH, weights_by_layer
     from mnist_desk.core.tf_library import import_tensorflow
 
     import_tensorflow()
@@ -147,7 +147,13 @@ def snapshot_sizes() -> None:
         seen.add(m.arch)
         model = registry.build_model(m.arch, m.metadata.get("hparams") or {})
         mb = sum(int(np.prod(v.shape)) for v in model.weights) * 2 / 1e6  # float16
-        print(f"snapshot MB per epoch {m.arch}: first {mb * SNAPSHOTS_IN_FIRST_EPOCH:.1f}, later {mb:.2f}")
+        times = []
+        for _ in range(21):
+            t = time.perf_counter()
+            weights_by_layer(model)
+            times.append((time.perf_counter() - t) * 1000)
+        print(f"snapshot MB per epoch {m.arch}: first {mb * SNAPSHOTS_IN_FIRST_EPOCH:.1f}, later {mb:.2f}; "
+              f"one snapshot takes {statistics.median(times):.1f} ms")
 
 
 def main(argv=None) -> int:

@@ -132,7 +132,8 @@ class WeightsView(InspectView):
         if key not in self._weights:
             m, cache = self.model, self.hub.cache
             self.weights_job.run(lambda _st: weights_job(cache, m, net), on_result=lambda w: self._got_weights(key, w),
-                                 text=f"Reading the weights of {key[1] or m.name}…")
+                                 text=f"Reading the weights of {key[1] or m.name}…",
+                                 lane="tensorflow" if net is None else "numpy")  # a snapshot needs no Keras
             return
         self._show_weights()
         self._show_drawing()
@@ -179,6 +180,7 @@ class WeightsView(InspectView):
             else:
                 m, cache = self.model, self.hub.cache
                 self.maps_job.run(lambda _st: feature_maps_job(cache, m, x, net), on_result=lambda r: self._got_maps(k, r),
+                                  lane="tensorflow" if net is None else "numpy",
                                   text="Computing the feature maps of your drawing…")
         else:
             self.drawing_grid.set_panel(None)
