@@ -7,6 +7,7 @@ Prints::
     scrub p95 ms: x                  slider moved to a snapshot -> the Draw view's bars repainted (its
                                      ``predicted`` signal), real window offscreen, a cnn (target <= 50)
     weights at snapshot p95 ms: x    the same -> the Inspect weights view showing that snapshot's weights
+    confusion at snapshot ms: cached x, first time y   the same -> the Errors view's matrix (targets 50 / 500)
     max UI stall ms: x               while Play runs through every snapshot (target <= 50)
     snapshot MB per epoch <arch>: first x, later y; one snapshot takes z ms   for each shipped architecture
 
@@ -109,6 +110,16 @@ def window_figures(limit: int) -> dict:
         label = w.hub.moment_net()[0]
         pump_until(lambda: weights.current_weights is not None and weights.info.text().startswith(label))
         shown.append((time.perf_counter() - t) * 1000)
+    w.inspect.show_view("errors")
+    errors = w.inspect.errors
+    confusion = {"first": [], "cached": []}
+    for rnd in ("first", "cached"):
+        for i in range(bar.count - 1):
+            t = time.perf_counter()
+            bar.slider.setValue(i)
+            label = w.hub.moment_net()[0]
+            pump_until(lambda: errors.info.text().startswith(label))
+            confusion[rnd].append((time.perf_counter() - t) * 1000)
     w.tabs.setCurrentWidget(w.draw)
     gaps = []
     clock = QElapsedTimer()
@@ -131,7 +142,8 @@ def window_figures(limit: int) -> dict:
     pump_until(lambda: bar.play_button.text() == "Play", timeout=120)
     ticker.stop()
     w.close()
-    return {"scrub": scrub, "weights": shown, "play": max(gaps) if gaps else 0.0, "count": bar.count}
+    return {"scrub": scrub, "weights": shown, "play": max(gaps) if gaps else 0.0, "count": bar.count,
+            "confusion": confusion}
 
 
 def snapshot_sizes() -> None:
@@ -167,6 +179,9 @@ def main(argv=None) -> int:
     print(f"scrub p95 ms: {np.percentile(f['scrub'], 95):.1f}   (p50 {np.percentile(f['scrub'], 50):.1f}, "
           f"{len(f['scrub'])} moves over {f['count']} snapshots)")
     print(f"weights at snapshot p95 ms: {np.percentile(f['weights'], 95):.1f}")
+    c = f["confusion"]
+    print(f"confusion at snapshot ms: cached {np.percentile(c['cached'], 95):.1f}, first time {max(c['first']):.1f}"
+          f"   (p95 / max over {len(c['first'])} snapshots, 2,000 test images)")
     print(f"max UI stall ms: {f['play']:.1f}   (during Play)")
     snapshot_sizes()
     return 0

@@ -175,6 +175,16 @@ class ModelHub(QObject):
             return None
         return f"{subj.name} at {subj.timeline.describe(self.moment)}", net
 
+    def moment_snapshot(self, m: store.StoredModel | None):
+        """(a name for the moment, its ``Snapshot``) when a point before the end of model ``m``'s own timeline
+        is chosen; None otherwise (the views then show ``m`` as it is)."""
+        subj, i = self.subject, self.moment
+        if (m is None or i is None or subj is None or subj.model is None or subj.timeline is None
+                or str(subj.model.path) != str(m.path) or i >= len(subj.timeline)):
+            return None
+        snap = subj.timeline.at(i)
+        return None if snap.weights is None else (f"{subj.name} at {subj.timeline.describe(i)}", snap)
+
     def _follow_current(self) -> None:
         if self._live_run is not None:
             return

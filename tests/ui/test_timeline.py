@@ -52,6 +52,11 @@ def test_the_slider_shows_the_model_as_it_was_and_its_end_is_the_final_model(qtb
     qtbot.waitUntil(lambda: "before training" in weights.info.text(), timeout=10_000)
     w0 = untrained.source_layers[[layer.kind for layer in untrained.source_layers].index("Dense")].weights[0]
     assert np.allclose(weights.current_weights.images, w0.T.reshape(-1, 28, 28))
+    window.inspect.show_view("errors")
+    errors = window.inspect.errors
+    qtbot.waitUntil(lambda: "before training" in errors.info.text(), timeout=30_000)
+    assert errors.conf.matrix.sum() == 2000 and errors.conf.accuracy < 0.5 < out.test_accuracy
+    window.inspect.show_view("weights")
     bar.slider.setValue(1)
     qtbot.waitUntil(lambda: weights.info.text().startswith(f"{out.stored.name} at epoch"), timeout=10_000)
     assert all(line.value() == out.result.timeline.at(1).epoch for line in tab.curves.moment_lines.values())
@@ -65,6 +70,9 @@ def test_the_slider_shows_the_model_as_it_was_and_its_end_is_the_final_model(qtb
     assert not any(line.isVisible() for line in tab.curves.moment_lines.values())
     window.tabs.setCurrentWidget(window.inspect)
     qtbot.waitUntil(lambda: window.inspect.weights.info.text().startswith(f"{out.stored.name}: first layer"), timeout=10_000)
+    window.inspect.show_view("errors")
+    qtbot.waitUntil(lambda: "in 10,000 test images" in window.inspect.errors.info.text(), timeout=30_000)
+    assert window.inspect.errors.conf.accuracy == out.test_accuracy
 
 
 def test_play_walks_through_every_snapshot(qtbot, window, tab):  # noqa: F811

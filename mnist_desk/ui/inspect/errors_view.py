@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidg
 from ...core.inspection import cell_indices
 from ...core.verdict import format_confidence
 from . import work
-from .common import InspectView, model_key
+from .common import LRU, InspectView, model_key
 from .figures import confusion_figure
 from .gallery import Gallery
 from .heatmap import ConfusionHeatmap
@@ -25,7 +25,8 @@ class ErrorsView(InspectView):
     def __init__(self, hub, parent=None):
         super().__init__(hub, parent)
         self.job = self.slot("confusion")
-        self._cache: dict = {}  # model key -> (Confusion, Dataset)
+        self._cache = LRU(64)  # (model key, timeline moment or None) -> (Confusion, Dataset)
+        hub.momentChanged.connect(lambda: self.refresh() if self.active else None)
         self.conf = None
         self.data = None
         self.cell: tuple[int, int] | None = None
@@ -56,21 +57,32 @@ class ErrorsView(InspectView):
         lay.addWidget(split, 1)
         lay.addWidget(self.status)
 
+    def _key(self) -> tuple:
+        moment = self.hub.moment_snapshot(self.model)
+        return (model_key(self.model), None, None) if moment is None else (model_key(self.model), *moment)
+
     def refresh(self) -> None:
         if self.model is None:
             return
-        key = model_key(self.model)
+        *key, snap = self._key()
+        key = tuple(key)
         if key in self._cache:
             self._show(key)
             return
         m, cache = self.model, self.hub.cache
-        self.job.run(lambda st: work.confusion(cache, m, st.should_stop, st.report), on_result=lambda r: self._got(key, r),
-                     cancellable=True,
-                     text=f"Classifying the 10,000 test images with {m.name}…")
+        if snap is None:
+            self.job.run(lambda st: work.confusion(cache, m, st.should_stop, st.report),
+                         on_result=lambda r: self._got(key, r), cancellable=True,
+                         text=f"Classifying the 10,000 test images with {m.name}…")
+        else:
+            weights = snap.weights
+            self.job.run(lambda st: work.confusion_at_snapshot(cache, m, weights, st.should_stop, st.report),
+                         on_result=lambda r: self._got(key, r), cancellable=True,
+                         text=f"Classifying {work.SNAPSHOT_TEST_IMAGES:,} test images with {key[1]}…")
 
     def _got(self, key, result) -> None:
         self._cache[key] = result
-        if self.model is not None and model_key(self.model) == key:
+        if self.model is not None and self._key()[:2] == key:
             self._show(key)
 
     def _show(self, key) -> None:
@@ -81,8 +93,9 @@ class ErrorsView(InspectView):
         mat = self.conf.matrix
         self.heatmap.set_matrix(mat)
         errors = int(mat.sum() - np.trace(mat))
-        self.info.setText(f"{self.model.name}: test accuracy {self.conf.accuracy * 100:.2f}%, {errors} errors in "
-                          f"{int(mat.sum()):,} images (colour: log(1 + count))")
+        images = "the first " if key[1] else ""
+        self.info.setText(f"{key[1] or self.model.name}: test accuracy {self.conf.accuracy * 100:.2f}%, {errors} errors "
+                          f"in {images}{int(mat.sum()):,} test images (colour: log(1 + count))")
         self.cell = None
         self.gallery.clear()
         self.gallery_title.setText("Click a cell of the matrix to see its images")

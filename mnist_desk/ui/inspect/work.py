@@ -87,6 +87,32 @@ def confusion(cache, m, should_stop=None, on_progress=None):
     return c, ds
 
 
+SNAPSHOT_TEST_IMAGES = 2000  # a timeline snapshot's confusion matrix: the same first test images for every snapshot
+_scratch: dict[str, object] = {}  # model path -> a copy of its Keras model that takes snapshots' weights
+
+
+def confusion_at_snapshot(cache, m, weights: dict, should_stop=None, on_progress=None):
+    """The confusion matrix of model ``m`` with a timeline snapshot's weights, on the first
+    SNAPSHOT_TEST_IMAGES test images. On the TensorFlow thread: the snapshot goes into a copy of the
+    model kept for this (the shared one is never changed)."""
+    from dataclasses import replace
+
+    from ...core.store import inference_copy
+
+    key = str(m.path)
+    if key not in _scratch:
+        _scratch.clear()  # one model's copy at a time: the one being scrubbed
+        _scratch[key] = inference_copy(_model(cache, m))
+    model = _scratch[key]
+    for layer in model.layers:
+        if layer.name in weights:
+            layer.set_weights([np.asarray(w, np.float32) for w in weights[layer.name]])
+    ds = dataset()
+    n = SNAPSHOT_TEST_IMAGES
+    sub = replace(ds, x_test=ds.x_test[:n], y_test=ds.y_test[:n])
+    return ins.confusion(model, sub.x_test, sub.y_test, should_stop=should_stop, on_progress=on_progress), sub
+
+
 # ------------------------------------------------------------------------------ hidden features
 @dataclass
 class Features:
