@@ -173,15 +173,16 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=6000, help="training images per run")
     ap.add_argument("--pairs", type=int, default=3, help="runs with and without snapshots, alternating")
     args = ap.parse_args(argv)
-    ratio = overhead(args.limit, args.pairs)
-    print(f"snapshot overhead ratio: {ratio:.2f}")
+    if args.pairs > 0:
+        print(f"snapshot overhead ratio: {overhead(args.limit, args.pairs):.2f}")
     f = window_figures(min(args.limit, 3000))
     print(f"scrub p95 ms: {np.percentile(f['scrub'], 95):.1f}   (p50 {np.percentile(f['scrub'], 50):.1f}, "
           f"{len(f['scrub'])} moves over {f['count']} snapshots)")
     print(f"weights at snapshot p95 ms: {np.percentile(f['weights'], 95):.1f}")
     c = f["confusion"]
     print(f"confusion at snapshot ms: cached {np.percentile(c['cached'], 95):.1f}, first time {max(c['first']):.1f}"
-          f"   (p95 / max over {len(c['first'])} snapshots, 2,000 test images)")
+          f"   (p95 / max over {len(c['first'])} snapshots, 1,000 test images; first time: "
+          f"{', '.join(f'{v:.0f}' for v in c['first'])})")
     print(f"max UI stall ms: {f['play']:.1f}   (during Play)")
     snapshot_sizes()
     return 0

@@ -55,7 +55,7 @@ def test_the_slider_shows_the_model_as_it_was_and_its_end_is_the_final_model(qtb
     window.inspect.show_view("errors")
     errors = window.inspect.errors
     qtbot.waitUntil(lambda: "before training" in errors.info.text(), timeout=30_000)
-    assert errors.conf.matrix.sum() == 2000 and errors.conf.accuracy < 0.5 < out.test_accuracy
+    assert errors.conf.matrix.sum() == 1000 and errors.conf.accuracy < 0.5 < out.test_accuracy
     window.inspect.show_view("weights")
     bar.slider.setValue(1)
     qtbot.waitUntil(lambda: weights.info.text().startswith(f"{out.stored.name} at epoch"), timeout=10_000)

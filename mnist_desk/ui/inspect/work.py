@@ -87,7 +87,7 @@ def confusion(cache, m, should_stop=None, on_progress=None):
     return c, ds
 
 
-SNAPSHOT_TEST_IMAGES = 2000  # a timeline snapshot's confusion matrix: the same first test images for every snapshot
+SNAPSHOT_TEST_IMAGES = 1000  # a timeline snapshot's confusion matrix: the same first test images for every snapshot
 _scratch: dict[str, object] = {}  # model path -> a copy of its Keras model that takes snapshots' weights
 
 
