@@ -46,6 +46,7 @@ def test_the_slider_shows_the_model_as_it_was_and_its_end_is_the_final_model(qtb
     assert "before training" in bar.label.text()
     # the Train view's curves mark the moment; the Inspect weights are the untrained network's
     assert all(line.isVisible() and line.value() == 0 for line in tab.curves.moment_lines.values())
+    assert [r.path for r in tab.selected_runs()] == [str(out.stored.path)]  # its curves, beside the marker
     window.tabs.setCurrentWidget(window.inspect)
     window.inspect.show_view("weights")
     weights = window.inspect.weights

@@ -431,6 +431,11 @@ class TrainTab(QWidget):
         subj, i = self.hub.subject, self.hub.moment
         ok = subj is not None and subj.timeline is not None and i is not None and i < len(subj.timeline)
         self.curves.mark_moment(subj.timeline.at(i) if ok else None)
+        if ok and subj.model is not None and not self.is_running() and not self.selected_runs():
+            # the marker needs that model's curves beside it: select its run in the history, as a user would
+            rows = [r for r, rec in enumerate(self.runs) if rec.path == str(subj.model.path)]
+            if rows:
+                self.select_runs(rows[-1:])
 
     def _on_done(self, task: jobs.Job, timeline: Timeline) -> None:
         if self.task is task:
