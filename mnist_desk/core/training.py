@@ -317,18 +317,22 @@ def train(
     split: Split,
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    *,
+    initial_weights: list | None = None,
 ) -> TrainResult:
     """Build, compile and fit ``config.arch`` on ``split`` in the calling thread.
 
     ``split`` holds uint8 (N,28,28) images; validation runs after every full epoch. ``should_stop`` is
     polled after every batch and ends training within one batch. A NaN/inf loss ends training with
     ``result.failure`` set. Raises :class:`TrainingError` for a configuration that cannot start.
+    ``initial_weights`` (arrays in ``model.get_weights()`` order) replace the freshly built weights, so
+    runs compared in an experiment start from the same point.
     """
     with _release_traced_gradients():
-        return _train(config, split, on_progress, should_stop)
+        return _train(config, split, on_progress, should_stop, initial_weights)
 
 
-def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> TrainResult:
+def _train(config: TrainConfig, split: Split, on_progress, should_stop, initial_weights=None) -> TrainResult:
     config.validate()
     if len(split.x_train) == 0:
         raise TrainingError("no training images")
@@ -337,6 +341,11 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop) -> Train
 
     keras.utils.set_random_seed(int(config.seed))
     model = registry.build_model(config.arch, config.hparams)
+    if initial_weights is not None:
+        try:
+            model.set_weights(initial_weights)
+        except ValueError as exc:
+            raise TrainingError(f"the starting weights do not fit a {config.arch} with these settings: {exc}") from None
     steps = math.ceil(len(split.x_train) / config.batch_size)
     epochs = config.epochs
     if config.max_batches is not None:
