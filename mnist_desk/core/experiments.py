@@ -62,7 +62,7 @@ class Experiment:
         for v in self.variants:
             try:
                 self.spec_of(v).config.validate()
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, TrainingError) as exc:
                 raise TrainingError(f"{v.label}: {exc}") from None
 
 
