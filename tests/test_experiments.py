@@ -132,7 +132,7 @@ def test_ready_made_experiments_are_valid_and_small():
     assert len(E.READY_MADE) == 5
     for exp in E.READY_MADE.values():
         exp.validate()
-        assert exp.base.limit <= 10_000 and exp.shows
+        assert exp.base.limit <= 20_000 and exp.shows
         assert all(exp.spec_of(v).config.epochs <= 4 for v in exp.variants)
 
 
