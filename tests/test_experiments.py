@@ -148,3 +148,18 @@ def test_exports_are_valid_png_and_svg(tmp_path):
     assert "DNN 100-100" in texts  # the legend names the variants, as text
     with pytest.raises(Exception, match=r"\.png or \.svg"):
         export_experiment_figure(result, tmp_path / "e.jpg")
+
+
+def test_settings_text_round_trips_and_bad_text_is_named():
+    for exp in E.READY_MADE.values():
+        for v in exp.variants:
+            text = E.format_settings(v.overrides)
+            assert exp.spec_of(E.Variant(v.label, E.parse_settings(text, exp.base.config.arch))) == exp.spec_of(v)
+    assert E.parse_settings("optimizer=sgd; learning_rate=0.05; hidden=512,512", "mlp") == {
+        "optimizer": "sgd", "learning_rate": 0.05, "hidden": [512, 512]}
+    with pytest.raises(TrainingError, match="name=value"):
+        E.parse_settings("optimizer sgd", "mlp")
+    with pytest.raises(TrainingError, match="unknown setting 'colour'"):
+        E.parse_settings("colour=red", "mlp")
+    with pytest.raises(TrainingError, match="batch_size"):
+        E.parse_settings("batch_size=big", "mlp")

@@ -66,6 +66,52 @@ class Experiment:
                 raise TrainingError(f"{v.label}: {exc}") from None
 
 
+def format_settings(overrides: dict) -> str:
+    """A variant's settings as the user edits them: ``optimizer=sgd; learning_rate=0.01; hidden=512,512``."""
+    def text(v) -> str:
+        return ",".join(str(x) for x in v) if isinstance(v, (list, tuple)) else str(v)
+
+    flat = {k: v for k, v in overrides.items() if k != "hparams"} | dict(overrides.get("hparams", {}))
+    return "; ".join(f"{k}={text(v)}" for k, v in flat.items())
+
+
+def parse_settings(text: str, base_arch: str) -> dict:
+    """The inverse of :func:`format_settings`; raises TrainingError naming the setting that is wrong."""
+    pairs = [p.strip() for p in text.split(";") if p.strip()]
+    raw: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value:
+            raise TrainingError(f"write each setting as name=value, not {pair!r}")
+        raw[key] = value
+    arch = raw.get("arch", base_arch)
+    try:
+        params = {p.name: p for p in registry.get_architecture(arch).params}
+    except ValueError as exc:
+        raise TrainingError(str(exc)) from None
+    defaults = TrainConfig()
+    out: dict = {}
+    for key, value in raw.items():
+        try:
+            if key in _CONFIG_FIELDS:
+                kind = type(getattr(defaults, key))
+                if kind is bool:
+                    out[key] = value.lower() in ("1", "true", "yes", "on")
+                elif key == "max_batches" or kind in (int, float):
+                    out[key] = (int if kind is not float else float)(value)
+                else:
+                    out[key] = value
+            elif key in params:
+                out[key] = params[key].parse(value)
+            else:
+                known = ", ".join(sorted(_CONFIG_FIELDS - {"report_every_s", "tensorboard_dir"}) + sorted(params))
+                raise TrainingError(f"unknown setting {key!r} (settings: {known})")
+        except ValueError as exc:
+            raise TrainingError(f"{key}: {exc}") from None
+    return out
+
+
 @dataclass
 class VariantResult:
     """What one variant left: its record (history, metrics) without its Keras model."""
