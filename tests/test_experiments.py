@@ -109,6 +109,23 @@ def test_a_stop_ends_the_experiment_after_the_variant_going():
     assert result.stopped and len(result.variants) == 1 and result.variants[0].status == "stopped"
 
 
+def test_an_abort_skips_testing_the_variant_going():
+    import threading
+
+    abort = threading.Event()
+    polls = []
+
+    def closing():  # the window closes as the first variant begins training: stop, and abort the rest
+        polls.append(1)
+        if len(polls) > 1:
+            abort.set()
+        return abort.is_set()
+
+    result = E.run_experiment(tiny(E.READY_MADE["sigmoid-vs-relu"]), should_stop=closing, abort=abort)
+    assert result.stopped and len(result.variants) == 1
+    assert result.variants[0].test_accuracy is None and result.variants[0].confusion is None
+
+
 def test_time_to_accuracy_is_the_first_epoch_reaching_it():
     meta = RunMetadata("mlp", {}, {}, "x", {}, {"val_accuracy": [0.95, 0.975, 0.985, 0.97], "seconds": [1.0, 2.0, 3.5, 4.0]},
                        4.0, 4, False, "", "")

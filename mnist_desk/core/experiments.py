@@ -207,8 +207,10 @@ def _initial_weights(spec: TrainSpec, cache: dict) -> list:
 
 
 def run_experiment(exp: Experiment, on_progress: Callable[[ExperimentProgress], None] | None = None,
-                   should_stop: Callable[[], bool] | None = None) -> ExperimentResult:
-    """Run the variants one after another in the calling thread; a stop ends the variant going and the rest."""
+                   should_stop: Callable[[], bool] | None = None, abort=None) -> ExperimentResult:
+    """Run the variants one after another in the calling thread; a stop ends the variant going and the rest.
+
+    ``abort`` (a ``threading.Event``, set when the window closes) also skips testing the stopped variant."""
     from .runs import run_training
 
     exp.validate()
@@ -223,7 +225,7 @@ def run_experiment(exp: Experiment, on_progress: Callable[[ExperimentProgress], 
         spec = exp.spec_of(variant)
         start = _initial_weights(spec, weights)
         run = run_training(spec, lambda p, i=i, v=variant: report(ExperimentProgress(i, n, v.label, progress=p)),
-                           should_stop, initial_weights=start, save=False,
+                           should_stop, initial_weights=start, save=False, abort=abort,
                            on_stage=lambda s, i=i, v=variant: report(ExperimentProgress(i, n, v.label, stage=s)))
         r = run.result
         status = "diverged" if r.failure else "stopped" if r.stopped else "finished"
@@ -231,7 +233,7 @@ def run_experiment(exp: Experiment, on_progress: Callable[[ExperimentProgress], 
                            run.confusion, status)
         out.variants.append(vr)
         report(ExperimentProgress(i, n, variant.label, result=vr))
-        if r.stopped:
+        if r.stopped or run.aborted:
             out.stopped = True
             break
     return out

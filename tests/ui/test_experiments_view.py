@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import time
 
 from PySide6.QtWidgets import QTableWidgetItem
 

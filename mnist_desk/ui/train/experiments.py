@@ -8,6 +8,7 @@ record) and a row of the results table, so all variants' curves lie over each ot
 
 from __future__ import annotations
 
+import threading
 from dataclasses import replace
 from pathlib import Path
 
@@ -59,6 +60,7 @@ class ExperimentsDialog(QDialog):
         self.setWindowTitle("Experiments")
         self.train_tab = train_tab
         self.task: jobs.Job | None = None
+        self._abort = threading.Event()
         self.result: E.ExperimentResult | None = None
         self._records: list[RunRecord] = []
         self._variant_going = -1
@@ -192,9 +194,11 @@ class ExperimentsDialog(QDialog):
             self._say(f"Cannot start: {exc}", error=True)
             return False
 
+        self._abort = abort = threading.Event()
+
         def work(state: jobs.JobState) -> E.ExperimentResult:
             collect_garbage()  # the last run's graphs, freed here rather than in the window (see TrainTab)
-            return E.run_experiment(exp, state.report, state.should_stop)
+            return E.run_experiment(exp, state.report, state.should_stop, abort)
 
         self.result, self._records, self._variant_going = None, [], -1
         self.table.setRowCount(0)
@@ -275,6 +279,8 @@ class ExperimentsDialog(QDialog):
         self.status.setText(in_user_terms(text) if error else text)
 
     def shutdown(self) -> None:
+        """The window is closing: stop the experiment without testing the variant going, and wait for it."""
+        self._abort.set()
         if self.task is not None:
             self.task.cancel()
             self.task.wait(30)
