@@ -28,7 +28,8 @@ def experiment_figure(result: ExperimentResult):
     rows = 2 if with_confusion else 1
     n = max(len(result.variants), 1)
     fig = Figure(figsize=(13, 4.2 * rows), layout="constrained")
-    fig.suptitle(f"{result.experiment.name}: {result.experiment.shows}", fontsize=9, wrap=True)
+    exp = result.experiment
+    fig.suptitle(f"{exp.name}: {exp.shows} ({exp.subset})", fontsize=9, wrap=True)
     grid = fig.add_gridspec(rows, max(3, n))
     per_row = max(3, n)
     span = per_row // 3
@@ -54,16 +55,21 @@ def experiment_figure(result: ExperimentResult):
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8, loc="best")
     if with_confusion:
-        for i, v in enumerate(result.variants):
-            ax = fig.add_subplot(grid[1, i])
+        rates = []
+        for v in result.variants:
             cm = np.asarray(v.confusion, float)
-            rates = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-            np.fill_diagonal(rates, 0.0)  # the errors are what differs between models
-            ax.imshow(rates, cmap="Reds", vmin=0)
+            r = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+            np.fill_diagonal(r, 0.0)  # the errors are what differs between models
+            rates.append(r)
+        top = max(float(r.max()) for r in rates) or 1.0  # one colour scale, so the variants compare
+        for i, (v, r) in enumerate(zip(result.variants, rates)):
+            ax = fig.add_subplot(grid[1, i])
+            image = ax.imshow(r, cmap="Reds", vmin=0, vmax=top)
             ax.set_title(f"{v.label}: errors (true row, predicted column)", fontsize=9)
             ax.set_xticks(range(10))
             ax.set_yticks(range(10))
             ax.tick_params(labelsize=7)
+        fig.colorbar(image, ax=ax, shrink=0.9, label="share of the true digit's test images")
     return fig
 
 

@@ -43,6 +43,12 @@ class Experiment:
     base: TrainSpec
     variants: tuple[Variant, ...]
 
+    @property
+    def subset(self) -> str:
+        """What the runs train on, for titles: "20,000 training images, 3 epochs"."""
+        images = f"{self.base.limit:,} training images" if self.base.limit else "all training images"
+        return f"{images}, {self.base.config.epochs} epochs"
+
     def spec_of(self, variant: Variant) -> TrainSpec:
         """The base spec with the variant's settings; hyperparameters of another architecture are dropped."""
         config = self.base.config
@@ -257,7 +263,7 @@ READY_MADE: dict[str, Experiment] = {
         Experiment(
             "sgd-vs-adam-lenet5",
             "Seed 003: LeNet-5 with SGD 0.01 vs Adam 0.001 from the same weights; Adam learns far faster per "
-            "second (20,000 images, 3 epochs).",
+            "second.",
             _spec("lenet5", 3, batch_size=100),
             (Variant("SGD 0.01", {"optimizer": "sgd", "learning_rate": 0.01}),
              Variant("Adam 0.001", {"optimizer": "adam", "learning_rate": 0.001})),
@@ -265,7 +271,7 @@ READY_MADE: dict[str, Experiment] = {
         Experiment(
             "linear-vs-dnn",
             "Seed 002: softmax regression vs a 100-100 relu DNN; the confusion matrices show which digits "
-            "only the DNN separates (20,000 images, 3 epochs).",
+            "only the DNN separates.",
             _spec("mlp", 3, optimizer="adam", learning_rate=0.001, batch_size=32),
             (Variant("linear", {"arch": "linear", "learning_rate": 0.004}),
              Variant("DNN 100-100", {"hidden": [100, 100], "activation": "relu"})),
@@ -273,7 +279,7 @@ READY_MADE: dict[str, Experiment] = {
         Experiment(
             "dropout-vs-none",
             "Seed 004: the 512-512 relu MLP with and without dropout 0.2, same weights; dropout narrows the "
-            "gap between training and validation accuracy (20,000 images, 4 epochs).",
+            "gap between training and validation accuracy.",
             _spec("mlp", 4, hparams={"hidden": [512, 512], "activation": "relu"}, optimizer="sgd",
                   learning_rate=0.05, momentum=0.9),
             (Variant("no dropout", {"dropout": 0.0}), Variant("dropout 0.2", {"dropout": 0.2})),
@@ -281,14 +287,13 @@ READY_MADE: dict[str, Experiment] = {
         Experiment(
             "linear-vs-mlp",
             "Seed 000: softmax regression vs the 256-256 MLP; a hidden layer is worth several points of "
-            "accuracy (20,000 images, 3 epochs).",
+            "accuracy.",
             _spec("mlp", 3, hparams={"hidden": [256, 256], "activation": "relu"}, batch_size=128),
             (Variant("linear", {"arch": "linear", "learning_rate": 0.004}), Variant("MLP 256-256", {})),
         ),
         Experiment(
             "sigmoid-vs-relu",
-            "Seed 001: the 256-256 MLP with sigmoid vs relu units, same weights; relu learns faster "
-            "(20,000 images, 3 epochs).",
+            "Seed 001: the 256-256 MLP with sigmoid vs relu units, same weights; relu learns faster.",
             _spec("mlp", 3, hparams={"hidden": [256, 256]}, batch_size=128),
             (Variant("sigmoid", {"activation": "sigmoid"}), Variant("relu", {"activation": "relu"})),
         ),

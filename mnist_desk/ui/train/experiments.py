@@ -153,7 +153,7 @@ class ExperimentsDialog(QDialog):
         exp = self._experiments.get(self.choice.currentData())
         if exp is None:
             return
-        self.shows.setText(exp.shows)
+        self.shows.setText(f"{exp.shows} Ready-made on {exp.subset}.")
         self.images.setValue(exp.base.limit or 50_000)
         self.epochs.setValue(exp.base.config.epochs)
         for row in range(MAX_VARIANTS):
