@@ -30,6 +30,8 @@ def main() -> None:
     ap.add_argument("--drawing", choices=("four", "scribble"), default="four", help="what to draw")
     ap.add_argument("--size", default="1270x780", help="window size WxH")
     ap.add_argument("--compare", default="", help="models to compare with, comma-separated (e.g. mlp,linear)")
+    ap.add_argument("--experiment", default="", help="open the Experiments window on this ready-made experiment")
+    ap.add_argument("--experiment-images", type=int, default=0, help="run the experiment on this many images first")
     args = ap.parse_args()
     os.environ.setdefault("MNIST_DESK_HOME", tempfile.mkdtemp(prefix="mnist_desk_shot_"))
     from PySide6.QtWidgets import QApplication
@@ -62,6 +64,16 @@ def main() -> None:
     for i in range(w.tabs.count()):
         if w.tabs.tabText(i) == args.tab:
             w.tabs.setCurrentIndex(i)
+    if args.experiment:
+        d = w.train.open_experiments()
+        d.setGeometry(0, 0, width, height)
+        d.choice.setCurrentIndex(d.choice.findData(args.experiment))
+        if args.experiment_images:
+            d.images.setValue(args.experiment_images)
+            d.start()
+            while d.is_running():
+                app.processEvents()
+                time.sleep(0.02)
     t_end = time.time() + (25 if args.saliency else 2)
     while time.time() < t_end:
         app.processEvents()

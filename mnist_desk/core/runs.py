@@ -124,13 +124,15 @@ class RunOutcome:
 def run_training(spec: TrainSpec, on_progress: Callable | None = None, should_stop: Callable[[], bool] | None = None, *,
                  save_name: str | None = None, out_path: str | Path | None = None, save_stopped: bool = False,
                  abort: threading.Event | None = None, on_stage: Callable[[str], None] | None = None,
-                 timeline=None) -> RunOutcome:
+                 timeline=None, initial_weights: list | None = None, save: bool = True) -> RunOutcome:
     """Run ``spec`` in the calling thread: data, training, calibration, test, snapshot, metadata, save.
 
     ``should_stop`` ends training within one batch (and stops drawing the added images, raising
     ``Cancelled``). ``abort`` set (the window is closing) skips everything after training. ``on_stage``
     hears what the run is doing between the training batches ("calibrating", "testing", "saving").
     ``timeline`` (a ``core.timeline.Timeline``) receives the weight snapshots as they are taken.
+    ``initial_weights`` start training from given weights (``training.train``); ``save=False`` keeps the
+    model and its record in the outcome only (an experiment's variants are not the user's models).
     """
     from .calibration import calibrate_run
     from .confusion import confusion_matrix
@@ -145,7 +147,8 @@ def run_training(spec: TrainSpec, on_progress: Callable | None = None, should_st
                                      my_digits_path=spec.my_digits_path, drawn_style=spec.drawn_style, seed=config.seed,
                                      pen_digits=spec.pen_digits, not_digits=spec.not_digits, should_stop=should_stop)
     ds, split = prepared.dataset, prepared.split
-    result = train(config, split, on_progress=on_progress, should_stop=should_stop, timeline=timeline)
+    result = train(config, split, on_progress=on_progress, should_stop=should_stop, timeline=timeline,
+                   initial_weights=initial_weights)
     out = RunOutcome(spec, result, ds.source, len(split.x_train), len(split.x_val), prepared.n_my_digits,
                      prepared.n_drawn_style, prepared.n_pen_digits, prepared.n_not_digits)
     metrics = {"val_accuracy": result.history["val_accuracy"][-1] if result.history["val_accuracy"] else None}
@@ -168,7 +171,7 @@ def run_training(spec: TrainSpec, on_progress: Callable | None = None, should_st
         out.metadata.metrics.update(test_accuracy=out.test_accuracy, test_log_loss=out.test_log_loss,
                                     confusion_matrix=out.confusion.tolist())
     out.net = NumpyNet.from_model(result.model)
-    if (save_stopped or not result.stopped) and not (abort is not None and abort.is_set()):
+    if save and (save_stopped or not result.stopped) and not (abort is not None and abort.is_set()):
         stage("saving")
         save_outcome(out, save_name, out_path)
     return out

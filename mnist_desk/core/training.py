@@ -319,6 +319,8 @@ def train(
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     timeline=None,
+    *,
+    initial_weights: list | None = None,
 ) -> TrainResult:
     """Build, compile and fit ``config.arch`` on ``split`` in the calling thread.
 
@@ -327,15 +329,17 @@ def train(
     ``result.failure`` set. Raises :class:`TrainingError` for a configuration that cannot start.
     Snapshots of the weights go to ``timeline`` (a ``core.timeline.Timeline``; a new one if None), which
     another thread may read while the run goes.
+    ``initial_weights`` (arrays in ``model.get_weights()`` order) replace the freshly built weights, so
+    runs compared in an experiment start from the same point.
     """
     from .timeline import Timeline
 
     timeline = timeline if timeline is not None else Timeline()
     with _release_traced_gradients():
-        return _train(config, split, on_progress, should_stop, timeline)
+        return _train(config, split, on_progress, should_stop, timeline, initial_weights)
 
 
-def _train(config: TrainConfig, split: Split, on_progress, should_stop, timeline) -> TrainResult:
+def _train(config: TrainConfig, split: Split, on_progress, should_stop, timeline, initial_weights=None) -> TrainResult:
     config.validate()
     if len(split.x_train) == 0:
         raise TrainingError("no training images")
@@ -344,6 +348,11 @@ def _train(config: TrainConfig, split: Split, on_progress, should_stop, timeline
 
     keras.utils.set_random_seed(int(config.seed))
     model = registry.build_model(config.arch, config.hparams)
+    if initial_weights is not None:
+        try:
+            model.set_weights(initial_weights)
+        except ValueError as exc:
+            raise TrainingError(f"the starting weights do not fit a {config.arch} with these settings: {exc}") from None
     steps = math.ceil(len(split.x_train) / config.batch_size)
     epochs = config.epochs
     if config.max_batches is not None:

@@ -315,13 +315,13 @@ def test_stop_ends_the_run_within_one_batch_and_keeps_the_model(qtbot, window, t
     real_train = training.train
     calls: list[tuple[float, bool]] = []  # should_stop is polled once after every batch
 
-    def spying_train(config, split, on_progress=None, should_stop=None, timeline=None):
+    def spying_train(config, split, on_progress=None, should_stop=None, **keywords):
         def spy():
             v = should_stop()
             calls.append((time.perf_counter(), v))
             return v
 
-        return real_train(config, split, on_progress=on_progress, should_stop=spy, timeline=timeline)
+        return real_train(config, split, on_progress=on_progress, should_stop=spy, **keywords)
 
     monkeypatch.setattr(training, "train", spying_train)
     qtbot.waitUntil(lambda: window.hub.net(window.hub.current) is not None, timeout=20_000)

@@ -88,6 +88,7 @@ class TrainTab(QWidget):
         self._batch_seconds: list[float] = []  # elapsed time of each batch report of the run going
         self._outcome_of_run: RunOutcome | None = None
         self._last_record: RunRecord | None = None
+        self.experiments = None  # the Experiments window (ui/train/experiments.py), made when first opened
         self._build()
         self.form.apply_arch("cnn")
         self.form.restore(open_settings())
@@ -156,6 +157,11 @@ class TrainTab(QWidget):
         lrow.addWidget(self.lr_now_button)
         rl.addLayout(lrow)
         rl.addWidget(self.use_button)
+        self.experiments_button = QPushButton("Experiments…")
+        self.experiments_button.setToolTip("Compare 2-4 runs that differ in chosen settings, from the same "
+                                           "starting weights: the notebooks' comparisons, ready to run")
+        self.experiments_button.clicked.connect(self.open_experiments)
+        rl.addWidget(self.experiments_button)
 
         left = QVBoxLayout()
         left.addWidget(scroll, 1)
@@ -239,6 +245,9 @@ class TrainTab(QWidget):
         """Start a run with ``config`` (default: the form). False, with a message, if it cannot start."""
         if self.is_running():
             self._say("A run is already going: stop it first.", error=True)
+            return False
+        if self.experiments is not None and self.experiments.is_running():
+            self._say("An experiment is running (Experiments…): stop it first (one training at a time).", error=True)
             return False
         if self._closing:
             return False
@@ -462,8 +471,10 @@ class TrainTab(QWidget):
         """Start is for when no run is going and the chosen data file is not known to be bad (Start reads
         the file again: it may have changed since it was checked)."""
         problem = self.form.data_problem
-        self.start_button.setEnabled(not self.is_running() and problem is None)
+        experiment = self.experiments is not None and self.experiments.is_running()
+        self.start_button.setEnabled(not self.is_running() and problem is None and not experiment)
         self.start_button.setToolTip(f"Choose another data file first: {problem}" if problem
+                                     else "An experiment is running: stop it first" if experiment
                                      else "Train in the background; the canvas keeps working")
 
     def _say(self, text: str, error: bool = False) -> None:
@@ -637,6 +648,16 @@ class TrainTab(QWidget):
                 path += ".svg" if "svg" in chosen else ".png"
             self.export_curves(path)
 
+    def open_experiments(self):
+        from .experiments import ExperimentsDialog
+
+        if self.experiments is None:
+            self.experiments = ExperimentsDialog(self, self)
+            self.experiments.setWindowFlag(Qt.WindowType.Window)
+        self.experiments.show()
+        self.experiments.raise_()
+        return self.experiments
+
     # ------------------------------------------------------------------ closing
     def shutdown(self) -> None:
         """Stop a run and wait for its thread (nothing is saved after this); safe to call twice."""
@@ -644,6 +665,8 @@ class TrainTab(QWidget):
         self._closing = True
         self._abort.set()
         self.curves.timer.stop()
+        if self.experiments is not None:
+            self.experiments.shutdown()
         for t in (self.task, self._save_task):
             if t is not None:
                 t.cancel()
