@@ -8,6 +8,7 @@ handed instead of this Qt object; the hub only says which model is current and w
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from ..core.timeline import Timeline, load_timeline
 from . import jobs
 
 log = logging.getLogger(__name__)
+TIMELINES_KEPT = 4
 
 
 @dataclass
@@ -49,7 +51,9 @@ class ModelHub(QObject):
         self._jobs: set[jobs.Job] = set()
         self._selection = 0  # counts the user's choices of a model: only the latest one becomes current
         self.problems: list[str] = []  # what could not be listed (the first refresh runs before anyone listens)
-        self.timelines: dict[str, Timeline | None] = {}  # by model path; None: it has none
+        # By model path (None: it has none). A few at a time: a long cnn run's snapshots take tens of MB, and
+        # one dropped here is read again from beside its model when needed.
+        self.timelines: OrderedDict[str, Timeline | None] = OrderedDict()
         self.subject: TimelineSubject | None = None
         self.moment: int | None = None  # a snapshot of the subject's timeline; None: as it is now
         self._live_run: TimelineSubject | None = None
@@ -157,7 +161,7 @@ class ModelHub(QObject):
 
     def remember_timeline(self, m: store.StoredModel, timeline: Timeline | None) -> None:
         """A run just saved as ``m``: its history, kept in memory (it was also written beside the model)."""
-        self.timelines[str(m.path)] = timeline
+        self._keep_timeline(str(m.path), timeline)
 
     def set_moment(self, index: int | None) -> None:
         if index != self.moment:
@@ -184,6 +188,12 @@ class ModelHub(QObject):
             return None
         snap = subj.timeline.at(i)
         return None if snap.weights is None else (f"{subj.name} at {subj.timeline.describe(i)}", snap)
+
+    def _keep_timeline(self, key: str, timeline: Timeline | None) -> None:
+        self.timelines[key] = timeline
+        self.timelines.move_to_end(key)
+        while len(self.timelines) > TIMELINES_KEPT:
+            self.timelines.popitem(last=False)
 
     def _follow_current(self) -> None:
         if self._live_run is not None:
@@ -212,12 +222,12 @@ class ModelHub(QObject):
             return load_timeline(path, cache.net(path).weight_shapes())
 
         def ok(timeline):
-            self.timelines[str(path)] = timeline
+            self._keep_timeline(str(path), timeline)
             if self.subject is not None and self.subject.model is not None and self.subject.model.path == path:
                 self._set_subject(TimelineSubject(m.name, timeline, m))
 
         def failed(exc):
-            self.timelines[str(path)] = None
+            self._keep_timeline(str(path), None)
             self.notice.emit(f"The training history of {m.name} could not be read: {jobs.describe(exc)}")
 
         job = jobs.Job(read, lane="numpy", name=f"timeline-{m.name}")
