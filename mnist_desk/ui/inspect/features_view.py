@@ -25,6 +25,7 @@ class FeaturesView(InspectView):
 
     def __init__(self, hub, parent=None):
         super().__init__(hub, parent)
+        hub.momentChanged.connect(lambda: self.refresh() if self.active and self.model is not None else None)
         self.facts_job = self.slot("model-facts")
         self.job = self.slot("projection")
         self.point_job = self.slot("drawing-point")
@@ -110,9 +111,12 @@ class FeaturesView(InspectView):
 
     # ------------------------------------------------------------------ keys
     def _proj_key(self):
+        """(model, layer, images, method); the model part names the timeline's moment when one is chosen."""
         if self.model is None or not self.layer.currentText():
             return None
-        return model_key(self.model), self.layer.currentText(), self.count.value(), self.method.currentText()
+        moment = self.hub.moment_snapshot(self.model)
+        mk = model_key(self.model) if moment is None else (model_key(self.model), moment[0])
+        return mk, self.layer.currentText(), self.count.value(), self.method.currentText()
 
     # ------------------------------------------------------------------ computing
     def refresh(self, force: bool = False) -> None:
@@ -138,9 +142,19 @@ class FeaturesView(InspectView):
             return
         self._requested = key
         cached, m, cache = self._feats.get(key[:3]), self.model, self.hub.cache
-        self.job.run(lambda st: work.features_and_projection(cache, m, key[1], key[2], key[3], cached, st), lane="numpy",
-                     on_result=lambda r: self._got_projection(key, r), cancellable=True,
-                     text=f"{key[3]} of layer {key[1]} on {key[2]:,} test images…")
+        moment = self.hub.moment_snapshot(m)
+        if moment is None:
+            self.job.run(lambda st: work.features_and_projection(cache, m, key[1], key[2], key[3], cached, st),
+                         lane="numpy", on_result=lambda r: self._got_projection(key, r), cancellable=True,
+                         text=f"{key[3]} of layer {key[1]} on {key[2]:,} test images…")
+            return
+        # at a timeline snapshot: aligned to the final model's map when that one was computed
+        final = self._proj.get((mk,) + key[1:])
+        weights = moment[1].weights
+        self.job.run(lambda st: work.features_and_projection_at_snapshot(cache, m, weights, key[1], key[2], key[3],
+                                                                        final, st),
+                     lane="numpy", on_result=lambda r: self._got_projection(key, r), cancellable=True,
+                     text=f"{key[3]} of layer {key[1]} at {moment[0]}…")
 
     def _got_facts(self, mk, facts) -> None:
         self._facts[mk] = facts
@@ -174,7 +188,8 @@ class FeaturesView(InspectView):
             s.setData(x=xy[idx, 0], y=xy[idx, 1], data=idx)
         self.plot.getPlotItem().vb.autoRange(padding=0.05)
         dims = self.features.test.shape[1]
-        self.info.setText(f"{self.model.name}: {key[3]} of layer {key[1]} ({dims:,} values per image) on the first "
+        name = key[0][1] if isinstance(key[0][0], tuple) else self.model.name  # (a timeline moment's name)
+        self.info.setText(f"{name}: {key[3]} of layer {key[1]} ({dims:,} values per image) on the first "
                           f"{len(labels):,} test images; colours are the true labels")
         self.star.setData([], [])
         self.point = None
@@ -185,12 +200,14 @@ class FeaturesView(InspectView):
         key = self._proj_key()
         if key is None or key not in self._proj or key[:3] not in self._feats:
             return
-        if self.drawing is None:
+        if self.drawing is None or isinstance(key[0][0], tuple):  # (no drawing, or a timeline moment: not placed)
             self.star.setData([], [])
             self.neighbours.clear()
             self.point = None
             self._shown_point = None
-            self.neighbours_title.setText("Draw a digit: it appears as a star, with its nearest training images here")
+            self.neighbours_title.setText(
+                "Draw a digit: it appears as a star, with its nearest training images here" if self.drawing is None
+                else "At a point of the timeline your drawing is not placed: move the timeline to its end")
             return
         pkey = key + (image_key(self.drawing),)
         if pkey in self._points:

@@ -91,12 +91,8 @@ SNAPSHOT_TEST_IMAGES = 1000  # a timeline snapshot's confusion matrix: the same 
 _scratch: dict[str, object] = {}  # model path -> a copy of its Keras model that takes snapshots' weights
 
 
-def confusion_at_snapshot(cache, m, weights: dict, should_stop=None, on_progress=None):
-    """The confusion matrix of model ``m`` with a timeline snapshot's weights, on the first
-    SNAPSHOT_TEST_IMAGES test images. On the TensorFlow thread: the snapshot goes into a copy of the
-    model kept for this (the shared one is never changed)."""
-    from dataclasses import replace
-
+def _with_snapshot(cache, m, weights: dict):
+    """A copy of model ``m``'s Keras model holding a snapshot's weights (TensorFlow thread only)."""
     from ...core.store import inference_copy
 
     key = str(m.path)
@@ -107,6 +103,16 @@ def confusion_at_snapshot(cache, m, weights: dict, should_stop=None, on_progress
     for layer in model.layers:
         if layer.name in weights:
             layer.set_weights([np.asarray(w, np.float32) for w in weights[layer.name]])
+    return model
+
+
+def confusion_at_snapshot(cache, m, weights: dict, should_stop=None, on_progress=None):
+    """The confusion matrix of model ``m`` with a timeline snapshot's weights, on the first
+    SNAPSHOT_TEST_IMAGES test images. On the TensorFlow thread: the snapshot goes into a copy of the
+    model kept for this (the shared one is never changed)."""
+    from dataclasses import replace
+
+    model = _with_snapshot(cache, m, weights)
     ds = dataset()
     n = SNAPSHOT_TEST_IMAGES
     sub = replace(ds, x_test=ds.x_test[:n], y_test=ds.y_test[:n])
@@ -171,6 +177,31 @@ def features_and_projection(cache, m, layer: str, n: int, method: str, cached: F
     feats = cached or state.on_lane(
         "tensorflow", lambda: features(cache, m, layer, n, state.should_stop, lambda f: state.report(share * f)))
     proj = project(feats, method, state.should_stop, lambda f: state.report(share + (1 - share) * f))
+    return feats, proj
+
+
+def features_and_projection_at_snapshot(cache, m, weights: dict, layer: str, n: int, method: str,
+                                        final: Projection | None, state):
+    """The hidden-feature map of a timeline snapshot, turned and scaled onto the final model's map (an
+    orthogonal Procrustes fit), so the same image stays near the same place across snapshots and the
+    clusters are seen forming rather than jumping about."""
+    from scipy.linalg import orthogonal_procrustes
+
+    def activations():
+        model = _with_snapshot(cache, m, weights)
+        ds = dataset()
+        k = min(n, len(ds.x_test))
+        test = ins.layer_activations(model, layer, ds.x_test[:k], should_stop=state.should_stop)
+        return Features(layer, k, test, ds.y_test[:k].copy(), np.zeros((0, test.shape[1]), np.float32), ds)
+
+    feats = state.on_lane("tensorflow", activations)
+    proj = project(feats, method, state.should_stop, state.report)
+    if final is not None and final.xy.shape == proj.xy.shape:
+        a = proj.xy - proj.xy.mean(axis=0)
+        b = final.xy - final.xy.mean(axis=0)
+        rotation, scale = orthogonal_procrustes(a, b)
+        xy = a @ rotation * (scale / max(float((a ** 2).sum()), 1e-12)) + final.xy.mean(axis=0)
+        proj = Projection(proj.method, xy.astype(np.float32), None)
     return feats, proj
 
 
