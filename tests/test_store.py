@@ -414,3 +414,18 @@ def test_weights_linked_to_other_weights_are_refused(tmp_path, saved_linear, spy
 
     _expect(_tampered_weights(tmp_path, saved_linear, "soft.keras", soft), "SoftLink")
     assert spy_keras_load == []
+
+
+@pytest.mark.parametrize("damage", ["x", 3, ["x"], {"keras_history": "x"}])
+def test_a_config_whose_layer_links_hold_other_json_values_is_refused_cleanly(damage):
+    """A fuzzed config.json put a string where a layer's link to the one before it belongs (found by the fuzz test)."""
+    from mnist_desk.core import model_plan
+
+    shipped = next(m for m in store.list_models() if m.shipped)
+    with zipfile.ZipFile(shipped.path) as zf:
+        config = json.loads(zf.read("config.json"))
+    model_plan.plan_model(config)  # the undamaged config plans
+    layer = next(lay for lay in config["config"]["layers"] if lay.get("inbound_nodes"))
+    layer["inbound_nodes"][0]["args"][0]["config"] = damage
+    with pytest.raises(ModelFileError):
+        model_plan.plan_model(config)

@@ -172,11 +172,14 @@ def _plan_layer(kind: str, conf: dict, name: str, shape: tuple[int, ...], path) 
 
 
 def _inbound_names(layer: dict) -> list[str]:
+    # A damaged config.json may hold any JSON value at any of these levels: each is checked before use.
     names = []
-    for node in layer.get("inbound_nodes") or []:
+    nodes = layer.get("inbound_nodes")
+    for node in nodes if isinstance(nodes, list) else []:
         args = node.get("args") if isinstance(node, dict) else None
-        for a in args or []:
-            hist = a.get("config", {}).get("keras_history") if isinstance(a, dict) else None
+        for a in args if isinstance(args, list) else []:
+            conf = a.get("config") if isinstance(a, dict) else None
+            hist = conf.get("keras_history") if isinstance(conf, dict) else None
             if isinstance(hist, list) and hist:
                 names.append(hist[0])
     return names
