@@ -175,9 +175,9 @@ def _inbound_names(layer: dict) -> list[str]:
     # A damaged config.json may hold any JSON value at any of these levels: each is checked before use.
     names = []
     nodes = layer.get("inbound_nodes")
-    for node in nodes if isinstance(nodes, list) else []:
+    for node in nodes if isinstance(nodes, (list, tuple)) else []:  # (a live model's config has tuples)
         args = node.get("args") if isinstance(node, dict) else None
-        for a in args if isinstance(args, list) else []:
+        for a in args if isinstance(args, (list, tuple)) else []:
             conf = a.get("config") if isinstance(a, dict) else None
             hist = conf.get("keras_history") if isinstance(conf, dict) else None
             if isinstance(hist, list) and hist:
