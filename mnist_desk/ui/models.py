@@ -230,16 +230,12 @@ class ModelHub(QObject):
             self._keep_timeline(str(path), None)
             self.notice.emit(f"The training history of {m.name} could not be read: {jobs.describe(exc)}")
 
-        job = jobs.Job(read, lane="numpy", name=f"timeline-{m.name}")
-        job.finished.connect(ok)
-        job.failed.connect(failed)
-        self._jobs.add(job)
-        job.done.connect(lambda: self._jobs.discard(job))
-        job.start()
+        self._track(jobs.Job(read, lane="numpy", name=f"timeline-{m.name}"), ok, failed)
 
-    def _track(self, job: jobs.Job, ok) -> None:
+    def _track(self, job: jobs.Job, ok, failed=None) -> None:
+        """Start ``job``, kept until done; a failure goes to ``failed`` (default: the load-failure message)."""
         job.finished.connect(ok)
-        job.failed.connect(lambda exc: self.loadFailed.emit(jobs.describe(exc)))
+        job.failed.connect(failed or (lambda exc: self.loadFailed.emit(jobs.describe(exc))))
         self._jobs.add(job)
         job.done.connect(lambda: self._jobs.discard(job))
         job.start()
