@@ -63,6 +63,8 @@ def test_the_timeline_is_saved_beside_the_model_and_read_back(run_cnn):
             assert all(np.array_equal(u, v) for u, v in zip(a.weights[name], b.weights[name]))
     x = load_mnist().x_test[:20] / 255.0
     assert np.array_equal(back.net_at(1, net).predict(x), tl.net_at(1, net).predict(x))
+    # kept compact on disk: each snapshot as its difference from the one before, deflated
+    assert timeline_path(out.stored.path).stat().st_size < 0.8 * tl.nbytes
 
 
 def test_a_damaged_or_foreign_timeline_is_refused_with_a_reason(run_cnn, tmp_path):
