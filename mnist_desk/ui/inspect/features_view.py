@@ -148,13 +148,14 @@ class FeaturesView(InspectView):
                          lane="numpy", on_result=lambda r: self._got_projection(key, r), cancellable=True,
                          text=f"{key[3]} of layer {key[1]} on {key[2]:,} test images…")
             return
-        # at a timeline snapshot: aligned to the final model's map when that one was computed
-        final = self._proj.get((mk,) + key[1:])
+        # at a timeline snapshot: aligned to the final model's map (computed first if it is not yet)
+        final_key = (mk,) + key[1:]
+        final = (self._feats.get(final_key[:3]), self._proj.get(final_key))
         weights = moment[1].weights
         self.job.run(lambda st: work.features_and_projection_at_snapshot(cache, m, weights, key[1], key[2], key[3],
                                                                         final, st),
-                     lane="numpy", on_result=lambda r: self._got_projection(key, r), cancellable=True,
-                     text=f"{key[3]} of layer {key[1]} at {moment[0]}…")
+                     lane="numpy", on_result=lambda r: self._got_snapshot_projection(key, final_key, r),
+                     cancellable=True, text=f"{key[3]} of layer {key[1]} at {moment[0]}…")
 
     def _got_facts(self, mk, facts) -> None:
         self._facts[mk] = facts
@@ -175,6 +176,11 @@ class FeaturesView(InspectView):
         if key == self._proj_key():
             self._show(key)
             self._request_point()
+
+    def _got_snapshot_projection(self, key, final_key, result) -> None:
+        at_snapshot, final = result
+        self._feats[final_key[:3]], self._proj[final_key] = final
+        self._got_projection(key, at_snapshot)
 
     def _show(self, key) -> None:
         if key == self._shown:

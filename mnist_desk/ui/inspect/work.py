@@ -180,12 +180,32 @@ def features_and_projection(cache, m, layer: str, n: int, method: str, cached: F
     return feats, proj
 
 
+class _PartOf:
+    """A job's state for one part of its work: progress 0..1 of the part is ``start``..``start + size``."""
+
+    def __init__(self, state, start: float, size: float):
+        self._state, self._start, self._size = state, start, size
+        self.should_stop, self.on_lane = state.should_stop, state.on_lane
+
+    def report(self, value) -> None:
+        self._state.report(self._start + self._size * value)
+
+
 def features_and_projection_at_snapshot(cache, m, weights: dict, layer: str, n: int, method: str,
-                                        final: Projection | None, state):
+                                        final: tuple[Features | None, Projection | None], state):
     """The hidden-feature map of a timeline snapshot, turned and scaled onto the final model's map (an
     orthogonal Procrustes fit), so the same image stays near the same place across snapshots and the
-    clusters are seen forming rather than jumping about."""
+    clusters are seen forming rather than jumping about. ``final`` is the final model's (features,
+    projection) as far as known; a missing projection is computed first, since every snapshot is
+    aligned to it. Returns the snapshot's (features, projection) and the final model's."""
     from scipy.linalg import orthogonal_procrustes
+
+    final_feats, final_proj = final
+    share = 0.0
+    if final_proj is None:
+        share = 0.5
+        final_feats, final_proj = features_and_projection(cache, m, layer, n, method, final_feats,
+                                                          _PartOf(state, 0.0, share))
 
     def activations():
         model = _with_snapshot(cache, m, weights)
@@ -195,14 +215,14 @@ def features_and_projection_at_snapshot(cache, m, weights: dict, layer: str, n: 
         return Features(layer, k, test, ds.y_test[:k].copy(), np.zeros((0, test.shape[1]), np.float32), ds)
 
     feats = state.on_lane("tensorflow", activations)
-    proj = project(feats, method, state.should_stop, state.report)
-    if final is not None and final.xy.shape == proj.xy.shape:
+    proj = project(feats, method, state.should_stop, lambda f: state.report(share + (1 - share) * f))
+    if final_proj.xy.shape == proj.xy.shape:
         a = proj.xy - proj.xy.mean(axis=0)
-        b = final.xy - final.xy.mean(axis=0)
+        b = final_proj.xy - final_proj.xy.mean(axis=0)
         rotation, scale = orthogonal_procrustes(a, b)
-        xy = a @ rotation * (scale / max(float((a ** 2).sum()), 1e-12)) + final.xy.mean(axis=0)
+        xy = a @ rotation * (scale / max(float((a ** 2).sum()), 1e-12)) + final_proj.xy.mean(axis=0)
         proj = Projection(proj.method, xy.astype(np.float32), None)
-    return feats, proj
+    return (feats, proj), (final_feats, final_proj)
 
 
 def drawing_point(cache, m, feats: Features, proj: Projection, x28: np.ndarray, k: int = 8) -> dict:
