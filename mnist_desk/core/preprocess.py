@@ -8,7 +8,8 @@ ink's centre of mass sits at the centre. Ink is white (1.0) on black (0.0).
 stroke width. A person on a canvas may draw a small digit with a fat pen or a big one with a thin
 pen; once scaled to 20x20 those look far thicker or thinner than any MNIST digit. The stroke width
 is estimated (``2 * ink area / ink perimeter``) and the ink is grown or shrunk with a distance
-transform so that, after scaling, it matches MNIST's typical width.
+transform so that, after scaling, it matches MNIST's typical width. Each step can be turned off
+(:class:`RecipeSteps`), so that the Lab can show what it is for.
 
 Pure numpy/scipy/Pillow: no TensorFlow, no Qt.
 """
@@ -207,6 +208,35 @@ def _resample(ink: np.ndarray, box: tuple[float, float, float, float], size: tup
 
 # --------------------------------------------------------------------------------- the recipe
 @dataclass(frozen=True)
+class RecipeSteps:
+    """Which steps of the MNIST recipe :func:`prepare_drawing` takes: all by default.
+
+    The Lab turns them off one at a time to show what each one is for. With every step off the
+    result is :func:`plain_resize`'s: the whole picture, box-filtered to 28x28 (for a square picture
+    such as the canvas; without the crop the region is a square of the picture's larger side, so
+    the recipe keeps a picture's aspect ratio where plain_resize stretches it).
+    """
+
+    crop: bool = True  # crop to the ink's bounding box (off: the whole picture is the region)
+    fit: bool = True  # the region's larger side to 20 px of the 28 (off: to the whole 28)
+    centre: bool = True  # the ink's centre of mass at the field's centre (off: the region's centre there)
+    width: bool = True  # normalise the stroke width to MNIST's
+
+
+STEP_EXPLANATIONS: dict[str, str] = {
+    "crop": "MNIST measured each digit by its ink, not by the paper around it, so a digit written small in a "
+            "corner and one written large in the middle come out the same.",
+    "fit": "MNIST scaled every digit so that its larger side is 20 of the 28 pixels: the networks only ever saw "
+           "digits of that size, with a 4-pixel black border left for centring to move them into.",
+    "centre": "MNIST moved each digit so that the balance point of its ink sits in the middle of the field; "
+              "networks never saw a digit anywhere else, and one that cannot slide (a dense layer) fails on a "
+              "digit a few pixels off.",
+    "width": "MNIST's writers used pens that end up about 2.5 pixels wide; a drawing made with a fatter or "
+             "thinner pen is grown or thinned to that width (this step is the app's, not MNIST's).",
+}
+
+
+@dataclass(frozen=True)
 class FieldPlacement:
     """Where :func:`prepare_drawing`'s 28x28 field lies on the image it was made from.
 
@@ -229,6 +259,7 @@ def prepare_drawing(
     image: np.ndarray,
     normalize_width: bool = True,
     target_width: float = TARGET_STROKE_WIDTH,
+    steps: RecipeSteps = RecipeSteps(),
 ) -> np.ndarray:
     """A drawing or picture of one digit -> float32 (28, 28) in [0,1], white ink on black, like MNIST.
 
@@ -236,18 +267,45 @@ def prepare_drawing(
     find the background (border) and the ink; drop tiny specks; crop to the ink; rescale so the
     ink's larger side is 80 px; if ``normalize_width``, grow/shrink the strokes so that they will be
     ``target_width`` px wide at 28x28; scale (area-averaged) so the larger side is 20 px; place it
-    so that the centre of mass is at the centre of the 28x28 field. Raises :class:`EmptyDrawing` if
-    there is nothing, or only a dot or a few pixels of noise.
+    so that the centre of mass is at the centre of the 28x28 field. ``steps`` turns the crop, the
+    fit to 20 px, the centring and the width step off one by one (``normalize_width=False`` is the
+    same as ``steps.width`` off). Raises :class:`EmptyDrawing` if there is nothing, or only a dot or
+    a few pixels of noise, whichever steps are on.
     """
-    return prepare_drawing_placed(image, normalize_width, target_width)[0]
+    return prepare_drawing_placed(image, normalize_width, target_width, steps)[0]
 
 
 def prepare_drawing_placed(
     image: np.ndarray,
     normalize_width: bool = True,
     target_width: float = TARGET_STROKE_WIDTH,
+    steps: RecipeSteps = RecipeSteps(),
 ) -> tuple[np.ndarray, FieldPlacement]:
     """:func:`prepare_drawing`'s 28x28 image, and where that field lies on ``image`` (to paint over the drawing)."""
+    ink, box = _drawing_ink(image)
+    if steps.crop:
+        r0, r1, c0, c1 = box
+        region = _Region((r0 + r1) / 2, (c0 + c1) / 2, max(r1 - r0, c1 - c0))
+    else:
+        h, w = ink.shape
+        region = _Region(h / 2, w / 2, max(h, w))
+    out_side = FIT if steps.fit else SIDE
+    if steps.width and normalize_width:
+        return _place_through_working_copy(ink, region, out_side, steps, target_width)
+    return _place_directly(ink, region, out_side, steps.centre)
+
+
+@dataclass(frozen=True)
+class _Region:
+    """The square of the picture that the recipe scales into the field: its centre and side, in image pixels."""
+
+    row: float
+    col: float
+    side: float
+
+
+def _drawing_ink(image: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The drawing's ink without specks, and its bounding box; :class:`EmptyDrawing` if it is empty or a dot."""
     try:
         grey = to_grey(image)
     except ValueError as exc:
@@ -263,11 +321,36 @@ def prepare_drawing_placed(
     # L >= w has ratio >= 2.9. Also refuse ink that spans under 3% of the picture (a speck).
     if extent < max(4.0, DOT_RATIO * width, MIN_EXTENT_FRAC * max(ink.shape)):
         raise EmptyDrawing("nothing to classify: the drawing is only a dot")
+    return ink, box
 
-    # 1. crop (with a margin for growing strokes) and bring the ink's larger side to WORK_SIDE px
-    s = WORK_SIDE / extent
+
+def _place_directly(ink: np.ndarray, region: _Region, out_side: int, centre: bool) -> tuple[np.ndarray, FieldPlacement]:
+    """The recipe without the width step: one area-averaged resample of the picture into the field.
+
+    (The 80 px working copy is only there for the width step; skipping it saves a second resampling.)
+    """
+    k = region.side / out_side  # image px per output px
+    if centre:
+        com_r, com_c = center_of_mass(ink)
+        x0, y0 = com_c - CENTER * k, com_r - CENTER * k
+    else:
+        x0, y0 = region.col - SIDE / 2 * k, region.row - SIDE / 2 * k
+    h, w = ink.shape
+    if max(abs(x0), abs(y0), abs(x0 + SIDE * k - w), abs(y0 + SIDE * k - h)) < 1e-9:
+        out = _shrink_whole(ink)  # the field is the picture: plain_resize's route, to the bit
+    else:
+        out = _resample(ink, (x0, y0, x0 + SIDE * k, y0 + SIDE * k), (SIDE, SIDE))
+    return _finished(out), FieldPlacement(x0, y0, k)
+
+
+def _place_through_working_copy(
+    ink: np.ndarray, region: _Region, out_side: int, steps: RecipeSteps, target_width: float
+) -> tuple[np.ndarray, FieldPlacement]:
+    """The recipe with the width step, which works on a copy where the region is 80 px (or 112 without the fit)."""
+    # 1. the region (with a margin for growing strokes) at the working resolution
+    cy, cx, extent = region.row, region.col, region.side
+    s = WORK_SIDE * (out_side / FIT) / extent
     margin = extent * 0.25 + 2
-    cy, cx = (r0 + r1) / 2, (c0 + c1) / 2
     half = extent / 2 + margin
     n = int(round(2 * half * s))
     work_pixel = 2 * half / n  # image pixels per working pixel, after n's rounding
@@ -280,33 +363,54 @@ def prepare_drawing_placed(
         # A small picture (an envelope scan, a thumbnail) enlarged s times has edges s px soft, which the
         # width step would keep as a halo: give them back the ~1.5 px ramp of a picture of this size.
         work = np.clip((work - INK_THRESHOLD) * (s / 1.5) + INK_THRESHOLD, 0.0, 1.0)
+    fixed_side = None if steps.crop else extent / work_pixel  # the whole picture, in working px
 
-    # 2. stroke width: after the final scaling (FIT / extent) strokes should be target_width wide
-    if normalize_width:
-        wb = ink_bounding_box(work)
-        if wb is not None:
-            ext_w = max(wb[1] - wb[0], wb[3] - wb[2])
-            w_now = estimate_stroke_width(work)
-            t = target_width / FIT
+    # 2. stroke width: after the final scaling strokes should be target_width wide
+    wb = ink_bounding_box(work)
+    if wb is not None:
+        w_now = estimate_stroke_width(work)
+        t = target_width / out_side
+        if fixed_side is None:
             # growing by d per side also grows the box by 2d: solve (w + 2d) = t * (ext + 2d)
+            ext_w = max(wb[1] - wb[0], wb[3] - wb[2])
             two_d = (t * ext_w - w_now) / (1.0 - t)
-            two_d = max(two_d, -0.7 * w_now)  # never thin a stroke away
-            work = change_stroke_width(work, two_d / 2)
+        else:
+            two_d = t * fixed_side - w_now
+        two_d = max(two_d, -0.7 * w_now)  # never thin a stroke away
+        work = change_stroke_width(work, two_d / 2)
 
-    # 3. scale the ink's larger side to FIT px and put the centre of mass at the centre
+    # 3. scale the region's side to out_side px and put the centre of mass (or the region's centre) at the centre
     wb = ink_bounding_box(work)
     if wb is None:
         raise EmptyDrawing()
-    ext = max(wb[1] - wb[0], wb[3] - wb[2])
-    k = ext / FIT  # working px per output px
-    com_r, com_c = center_of_mass(work)
-    x0, y0 = com_c - CENTER * k, com_r - CENTER * k
+    if fixed_side is None:
+        ext = max(wb[1] - wb[0], wb[3] - wb[2])
+        mid_r, mid_c = (wb[0] + wb[1]) / 2, (wb[2] + wb[3]) / 2
+    else:
+        ext = fixed_side
+        mid_r = mid_c = n / 2
+    k = ext / out_side  # working px per output px
+    if steps.centre:
+        com_r, com_c = center_of_mass(work)
+        x0, y0 = com_c - CENTER * k, com_r - CENTER * k
+    else:
+        x0, y0 = mid_c - SIDE / 2 * k, mid_r - SIDE / 2 * k
     out = _resample(work, (x0, y0, x0 + SIDE * k, y0 + SIDE * k), (SIDE, SIDE))
+    return _finished(out), FieldPlacement(cx - half + x0 * work_pixel, cy - half + y0 * work_pixel, k * work_pixel)
+
+
+def _finished(out: np.ndarray) -> np.ndarray:
+    """The field as float32 in [0, 1]; :class:`EmptyDrawing` if no ink reached it."""
     out = np.clip(out, 0.0, 1.0).astype(np.float32)
-    top = out.max()
-    if top <= 0:
+    if out.max() <= 0:
         raise EmptyDrawing()
-    return out, FieldPlacement(cx - half + x0 * work_pixel, cy - half + y0 * work_pixel, k * work_pixel)
+    return out
+
+
+def _shrink_whole(a: np.ndarray) -> np.ndarray:
+    """The whole of ``a``, box-filtered to float32 28x28."""
+    img = Image.fromarray(np.ascontiguousarray(a, dtype=np.float32)).resize((SIDE, SIDE), Image.Resampling.BOX)
+    return np.asarray(img, dtype=np.float32)
 
 
 def plain_resize(image: np.ndarray) -> np.ndarray:
@@ -315,8 +419,7 @@ def plain_resize(image: np.ndarray) -> np.ndarray:
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     if np.median(border) >= 0.5:
         grey = 1.0 - grey
-    img = Image.fromarray(np.ascontiguousarray(grey, dtype=np.float32)).resize((SIDE, SIDE), Image.Resampling.BOX)
-    return np.clip(np.asarray(img, dtype=np.float32), 0.0, 1.0)
+    return np.clip(_shrink_whole(grey), 0.0, 1.0)
 
 
 # ------------------------------------------------------------------------------- image files
