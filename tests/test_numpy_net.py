@@ -164,3 +164,42 @@ def test_every_weight_is_checked_against_the_config_before_use(tmp_path):
             zf.writestr(n, data)
     with pytest.raises(ModelFileError, match="weights of layer 'logits' have shapes"):
         NumpyNet.from_keras_file(forged)
+
+
+def _randomize_batch_norm(model):
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if layer.__class__.__name__ == "BatchNormalization":
+            g, b, m, v = layer.get_weights()
+            layer.set_weights([g * 1.3, b + 0.1, m + rng.normal(0, 0.1, m.shape), v * 0.7 + 0.2])
+
+
+@pytest.mark.parametrize("arch,hp,masked,next_layer", [
+    ("cnn", {"width": 8, "dense": 16}, "relu1_1", "conv1_2"),  # batch norm folded into the conv before the mask
+    ("mlp", {"hidden": [16, 8], "activation": "sigmoid"}, "hidden1", "hidden2"),  # a silent sigmoid unit is 0, not 0.5
+])
+def test_a_mask_silences_units_as_if_their_outgoing_weights_were_zero(arch, hp, masked, next_layer, mnist):
+    model = registry.build_model(arch, hp, seed=2)
+    _randomize_batch_norm(model)
+    net = NumpyNet.from_model(model)
+    silenced = [0, 3, 5]
+    mask = np.ones(model.get_layer(masked).output.shape[-1], np.float32)
+    mask[silenced] = 0.0
+    masked_net = NumpyNet(net.source_layers, net.name, masks={masked: mask})
+
+    following = model.get_layer(next_layer)
+    kernel, *rest = following.get_weights()
+    kernel[..., silenced, :] = 0.0  # the input axis of a Dense (in, out) or Conv2D (kh, kw, in, out) kernel
+    following.set_weights([kernel, *rest])
+    x = mnist.x_test[:16].astype(np.float32)[..., None] / 255.0
+    expected = np.asarray(model(x, training=False))
+    np.testing.assert_allclose(masked_net.predict(x), expected, atol=1e-5)
+    assert np.abs(net.predict(x) - expected).max() > 1e-3  # the silenced units did matter
+    # a copy with other weights keeps the mask
+    np.testing.assert_allclose(masked_net.with_weights({}).predict(x), expected, atol=1e-5)
+
+
+def test_a_mask_on_a_layer_the_forward_pass_does_not_run_is_refused():
+    net = NumpyNet.from_model(registry.build_model("cnn", {"width": 4, "dense": 8}, seed=0))
+    with pytest.raises(ValueError, match="bn1_1"):  # folded into conv1_1: it has no output of its own
+        NumpyNet(net.source_layers, net.name, masks={"bn1_1": np.zeros(4, np.float32)})

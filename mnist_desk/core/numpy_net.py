@@ -137,10 +137,17 @@ def _check_weight_shapes(planned: dict, by_name: dict, path) -> None:
 class NumpyNet:
     """The forward pass of one of our models. ``predict(x)`` takes (N,28,28[,1]) floats in [0,1]."""
 
-    def __init__(self, layers: list[_Layer], name: str = "model"):
+    def __init__(self, layers: list[_Layer], name: str = "model", masks: dict[str, np.ndarray] | None = None):
+        """``masks``: {layer name: array} multiplied into that layer's output (broadcast over its last axis, one
+        entry per unit or filter), e.g. to silence units. A batch norm folded into the layer before it has no
+        output of its own, so a mask names a layer that the folded forward pass runs."""
         self.source_layers = layers  # as stored, before batch norm is folded in: what snapshots replace
         self.layers = _fold_batch_norm(layers)
         self.name = name
+        self.masks = {k: np.asarray(v, np.float32) for k, v in (masks or {}).items()}
+        unknown = sorted(set(self.masks) - {layer.name for layer in self.layers})
+        if unknown:
+            raise ValueError(f"a mask names {unknown[0]!r}, which is not a layer the forward pass runs")
 
     def weight_shapes(self) -> dict[str, list[tuple]]:
         """Each layer's weight shapes, by name, as a snapshot of this network must have them."""
@@ -151,7 +158,7 @@ class NumpyNet:
         layers = [_Layer(layer.kind, layer.name, layer.config,
                          [np.asarray(a, np.float32) for a in by_name[layer.name]] if layer.name in by_name else layer.weights)
                   for layer in self.source_layers]
-        return NumpyNet(layers, self.name)
+        return NumpyNet(layers, self.name, self.masks)
 
     # -------------------------------------------------------------------- construction
     @classmethod
@@ -261,6 +268,8 @@ class NumpyNet:
             elif k == "Flatten":
                 x = x.reshape(len(x), -1)
             # InputLayer, Dropout and augmentation layers are the identity at inference
+            if layer.name in self.masks:
+                x = x * self.masks[layer.name]
             if until is not None and layer.name == until:
                 break
         return x
