@@ -97,3 +97,19 @@ def test_a_learning_rate_asked_for_mid_run_is_used_from_the_next_batch_and_recor
     assert float(out.result.model.optimizer.learning_rate.numpy()) == pytest.approx(0.0123)
     back = load_timeline(out.stored.path, NumpyNet.from_keras_file(out.stored.path).weight_shapes())
     assert back.lr_changes == [(0.0, pytest.approx(0.0123))]
+
+
+@pytest.mark.parametrize("name", ["cnn", "mlp", "linear"])
+def test_the_shipped_models_carry_their_timelines(name):
+    from mnist_desk.core.paths import RESOURCES_DIR
+
+    path = RESOURCES_DIR / "models" / f"{name}.keras"
+    net = NumpyNet.from_keras_file(path)
+    tl = load_timeline(path, net.weight_shapes())
+    steps = [s.step for s in tl.snapshots]
+    assert steps[0] == 0 and tl.snapshots[-1].weights is None  # from the untrained network to the model itself
+    assert len([s for s in steps if 0 < s < tl.steps_per_epoch]) == len(schedule(tl.steps_per_epoch))
+    assert steps[-1] % tl.steps_per_epoch == 0 and all(s.weights for s in tl.snapshots[:-1])
+    x = load_mnist().x_test[:200] / 255.0
+    last_epoch = tl.net_at(len(tl) - 2, net).predict(x).argmax(1)
+    assert (last_epoch == load_mnist().y_test[:200]).mean() > 0.85  # an epoch's end already reads digits
