@@ -32,6 +32,8 @@ def main() -> None:
     ap.add_argument("--compare", default="", help="models to compare with, comma-separated (e.g. mlp,linear)")
     ap.add_argument("--experiment", default="", help="open the Experiments window on this ready-made experiment")
     ap.add_argument("--experiment-images", type=int, default=0, help="run the experiment on this many images first")
+    ap.add_argument("--lab", default="", help="show this Lab view (robustness, preprocessing, nudges, its idea, break), "
+                                              "with something tried in it")
     args = ap.parse_args()
     os.environ.setdefault("MNIST_DESK_HOME", tempfile.mkdtemp(prefix="mnist_desk_shot_"))
     from PySide6.QtWidgets import QApplication
@@ -74,7 +76,28 @@ def main() -> None:
             while d.is_running():
                 app.processEvents()
                 time.sleep(0.02)
-    t_end = time.time() + (25 if args.saliency else 2)
+    if args.lab:
+        w.tabs.setCurrentWidget(w.lab)
+        w.lab.show_view(args.lab)
+        view = w.lab.tabs.currentWidget()
+        for _ in range(100):
+            app.processEvents()
+            time.sleep(0.02)
+        if view is w.lab.robustness:
+            view.sliders["shift_x"].setValue(24)
+            view.sliders["rotation"].setValue(20)
+        elif view is w.lab.recipe:
+            view.boxes["centre"].setChecked(False)
+        elif view is w.lab.nudges:
+            view.epsilon.setValue(20)
+            view.find_smallest()
+        elif view is w.lab.dream:
+            view.run_button.click()
+        elif view is w.lab.breaking:
+            view.noise.setValue(8)
+            view._toggle(0)
+            view._toggle(5)
+    t_end = time.time() + (25 if args.saliency else 8 if args.lab else 2)
     while time.time() < t_end:
         app.processEvents()
         time.sleep(0.02)
@@ -84,7 +107,7 @@ def main() -> None:
         app.processEvents()
         time.sleep(0.02)
     subprocess.run(["import", "-window", "root", "-crop", f"{width}x{height}+0+0", args.out], check=True)
-    print("wrote", args.out)
+    print("wrote", args.out, "window", w.size().toTuple())
     w.close()
 
 

@@ -75,6 +75,7 @@ class DrawTab(QWidget):
     predicted = Signal(object)  # (model name, probabilities) after each prediction
     message = Signal(str)  # for the status bar
     problem = Signal(str)  # a user error: what went wrong and what to do (the window shows it until closed)
+    comparedChanged = Signal()  # other models were chosen to compare with
 
     def __init__(self, hub: ModelHub, parent=None):
         super().__init__(parent)
@@ -274,6 +275,7 @@ class DrawTab(QWidget):
         for m in self.compared_models():
             self.hub.ensure_net(m)
         self._schedule_predict()
+        self.comparedChanged.emit()
 
     def compared_models(self) -> list:
         out = []

@@ -1,0 +1,169 @@
+"""Break it: silence first-layer units or filters (click them) or shake a layer's weights with noise, and see
+the answers for your drawing and a quick test accuracy follow."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget
+
+from ...core.inspection import first_layer_weights_of_net
+from ...core.lab.breaking import first_layer_units
+from ..draw.prediction_view import PredictionBars
+from ..inspect.common import model_key
+from ..inspect.mosaic_view import MosaicView
+from ..inspect.panels import GREY, Tile
+from ..inspect.weights_view import weights_panel
+from . import work
+from .common import LabView
+
+NOISE_STEPS = 40  # the noise slider: 0 to 2 times the layer's weight spread
+
+
+class BreakView(LabView):
+    title = "Break it"
+
+    def __init__(self, hub, parent=None):
+        super().__init__(hub, parent)
+        self.job = self.slot("broken")
+        self.silenced: set[int] = set()
+        self.intact: tuple | None = None  # (probs for the drawing, accuracy) of the unbroken model
+        self.result: tuple | None = None
+        self._model_key = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(120)
+        self._timer.timeout.connect(self._compute)
+        self._build()
+
+    def _build(self) -> None:
+        row = QHBoxLayout()
+        for text, tip, slot in (("Silence all", "Every first-layer unit off", lambda: self._set_silenced("all")),
+                                ("Silence half", "A random half of them off", lambda: self._set_silenced("half")),
+                                ("Silence none", "Every unit back on", lambda: self._set_silenced("none"))):
+            b = QPushButton(text)
+            b.setToolTip(tip)
+            b.clicked.connect(slot)
+            row.addWidget(b)
+        row.addWidget(QLabel("Noise on the first layer's weights"))
+        self.noise = QSlider(Qt.Orientation.Horizontal)
+        self.noise.setRange(0, NOISE_STEPS)
+        self.noise.setToolTip("Gaussian noise added to every weight of the first layer, as a multiple of the spread "
+                              "of its weights")
+        self.noise.valueChanged.connect(self._noise_moved)
+        row.addWidget(self.noise, 1)
+        self.noise_label = QLabel("0.00×")
+        self.noise_label.setMinimumWidth(44)
+        row.addWidget(self.noise_label)
+        row.addWidget(self.export_button)
+        self.units = MosaicView()
+        self.units.tileClicked.connect(self._toggle)
+        self.bars = PredictionBars()
+        self.accuracy = QLabel(" ")
+        self.accuracy.setWordWrap(True)
+        self.accuracy.setStyleSheet("font-size: 14px")
+        right = QVBoxLayout()
+        right.addWidget(self.accuracy)
+        right.addWidget(self.bars, 1)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.units)
+        holder = QWidget()
+        holder.setLayout(right)
+        split.addWidget(holder)
+        split.setSizes([560, 420])
+        lay = QVBoxLayout(self)
+        lay.addLayout(row)
+        note = QLabel("Click a unit (a filter of a convnet, a hidden unit or class template otherwise) to silence it: its "
+                      "output becomes zero, whatever its activation. Click again to bring it back.")
+        note.setWordWrap(True)
+        note.setStyleSheet("color: #555")
+        lay.addWidget(note)
+        lay.addWidget(split, 1)
+        lay.addWidget(self.status)
+
+    # ------------------------------------------------------------------ what is broken
+    def noise_level(self) -> float:
+        return 2.0 * self.noise.value() / NOISE_STEPS
+
+    def _noise_moved(self) -> None:
+        self.noise_label.setText(f"{self.noise_level():.2f}×")
+        self._timer.start()
+
+    def _toggle(self, unit: int) -> None:
+        self.silenced ^= {unit}
+        self._show_units()
+        self._timer.start()
+
+    def _set_silenced(self, which: str) -> None:
+        net = self.hub.net(self.model)
+        if net is None:
+            return
+        n = first_layer_units(net)[1]
+        if which == "all":
+            self.silenced = set(range(n))
+        elif which == "half":
+            self.silenced = set(np.random.default_rng().choice(n, n // 2, replace=False).tolist())
+        else:
+            self.silenced = set()
+        self._show_units()
+        self._timer.start()
+
+    def _show_units(self) -> None:
+        net = self.hub.net(self.model)
+        if net is None:
+            self.units.set_panel(None)
+            return
+        panel = weights_panel(first_layer_weights_of_net(net), shared=True)
+        for k in self.silenced:
+            t = panel.tiles[k]
+            panel.tiles[k] = Tile(np.zeros_like(t.image), "off" if t.title else "", GREY, 0.0, 1.0, t.info + " (silenced)")
+        panel.title += f"; {len(self.silenced)} silenced"
+        self.units.set_panel(panel)
+
+    # ------------------------------------------------------------------ computing
+    def refresh(self) -> None:
+        if self.model is None:
+            return
+        if model_key(self.model) != self._model_key:
+            self._model_key, self.silenced, self.intact, self.result = model_key(self.model), set(), None, None
+            self.noise.blockSignals(True)
+            self.noise.setValue(0)
+            self.noise.blockSignals(False)
+            self.noise_label.setText("0.00×")
+        self._show_units()
+        self._compute()
+
+    def _compute(self) -> None:
+        if not self.active or self.model is None:
+            return
+        path, cache, x = str(self.model.path), self.hub.cache, self.drawing
+        silenced, noise = frozenset(self.silenced), self.noise_level()
+        intact_needed = self.intact is None
+
+        def run(_state):
+            intact = work.broken(cache, path, frozenset(), 0.0, x) if intact_needed else None
+            return intact, work.broken(cache, path, silenced, noise, x)
+
+        self.job.run(run, lane="numpy", on_result=lambda r: self._got(silenced, noise, r),
+                     text=f"Testing the broken {self.model.name} on {work.TEST_IMAGES:,} test images…")
+
+    def _got(self, silenced, noise, result) -> None:
+        intact, broken = result
+        if intact is not None:
+            self.intact = intact
+        self.result = broken
+        name = self.model.name
+        self.accuracy.setText(f"Accuracy on the first {work.TEST_IMAGES:,} test images: {name} {self.intact[1]:.1%}, "
+                              f"broken ({len(silenced)} units silenced, noise {noise:.2f}×) {broken[1]:.1%}")
+        if broken[0] is not None and self.intact[0] is not None:
+            self.bars.set_probabilities([(name, self.intact[0]), (f"{name} broken", broken[0])])
+        else:
+            self.bars.clear()
+        self.shown.emit(("broken", broken[1]))
+
+    def figure(self):
+        if self.result is None or self.units.panel is None:
+            return None
+        from ..inspect.figures import panels_figure
+
+        return panels_figure([self.units.panel], self.accuracy.text())

@@ -1,0 +1,93 @@
+"""The Lab: experiments on your own drawing with every model the Draw view compares, each in a sub-view that
+computes only while shown (robustness sliders, preprocessing switches, adversarial nudges, what a model
+thinks a digit looks like, breaking a network)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+
+from .break_view import BreakView
+from .dream_view import DreamView
+from .nudge_view import NudgeView
+from .recipe_view import RecipeView
+from .robustness_view import RobustnessView
+
+
+class LabTab(QWidget):
+    message = Signal(str)
+
+    def __init__(self, hub, draw_tab, parent=None):
+        super().__init__(parent)
+        self.hub, self.draw_tab = hub, draw_tab
+        self.robustness = RobustnessView(hub)
+        self.recipe = RecipeView(hub)
+        self.nudges = NudgeView(hub)
+        self.dream = DreamView(hub)
+        self.breaking = BreakView(hub)
+        self.views = [self.robustness, self.recipe, self.nudges, self.dream, self.breaking]
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for v in self.views:
+            self.tabs.addTab(v, v.title)
+            v.message.connect(self.message)
+        self.header = QLabel(" ")
+        self.header.setStyleSheet("font-weight: bold")
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.header)
+        lay.addWidget(self.tabs, 1)
+        self._active = None
+        self.tabs.currentChanged.connect(lambda _i: self._update_active())
+        hub.currentChanged.connect(lambda _m: self._models_changed())
+        draw_tab.comparedChanged.connect(self._models_changed)
+        draw_tab.drawingFinished.connect(self._drawing_changed)
+        self._models_changed()
+        self._drawing_changed(draw_tab.current_input)
+
+    def _models_changed(self) -> None:
+        # (no main model yet, none: a compared model must not pass for the main one)
+        models = [] if self.hub.current is None else [self.hub.current, *self.draw_tab.compared_models()]
+        for m in models:
+            self.hub.ensure_net(m)
+        self.header.setText("Models: " + ", ".join(m.name for m in models) + "  (choose them in the Draw view)"
+                            if models else "No model yet")
+        for v in self.views:
+            v.set_models(models)
+
+    def _drawing_changed(self, x28) -> None:
+        grey = None if x28 is None else self.draw_tab.canvas.to_array()
+        for v in self.views:
+            v.set_canvas(grey, x28)
+
+    def show_view(self, name: str) -> None:
+        """Switch to a sub-view by title."""
+        for v in self.views:
+            if v.title.lower().startswith(name.lower()):
+                self.tabs.setCurrentWidget(v)
+                return
+        raise KeyError(name)
+
+    def _update_active(self) -> None:
+        current = self.tabs.currentWidget() if self.isVisible() else None
+        if current is self._active:
+            return
+        if self._active is not None:
+            self._active.deactivate()
+        self._active = current
+        if current is not None:
+            current.activate()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._update_active()
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self._update_active()
+
+    def busy(self) -> bool:
+        return any(v.busy() for v in self.views)
+
+    def shutdown(self) -> None:
+        for v in self.views:
+            v.shutdown()
