@@ -41,7 +41,7 @@ def shown(qtbot, view, kind: str, action):
     return [w for w in seen if w[0] == kind][-1][1]
 
 
-def test_sliders_move_every_models_answer_and_their_curves_cover_the_range(qtbot, lab):
+def test_sliders_move_every_models_answer_and_their_curves_cover_the_range(qtbot, lab, tmp_path):
     view = lab.lab.robustness
     sweeps = shown(qtbot, view, "sweeps", lambda: lab.lab.show_view("robustness"))
     assert set(sweeps) == set(tr.SLIDERS) and all(s.probs.shape == (3, 33) for s in sweeps.values())
@@ -70,6 +70,9 @@ def test_sliders_move_every_models_answer_and_their_curves_cover_the_range(qtbot
     shown(qtbot, view, "answers", lambda: slider.setValue(24))
     assert view.where == tr.BEFORE and view.value("shift_x") == 4
     assert np.abs(view.input_image - prepare_drawing(grey)).max() < 0.05
+    # the curves export as a figure
+    assert view.export(tmp_path / "sweeps.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert b"<svg" in view.export(tmp_path / "sweeps.svg").read_bytes()[:500]
 
 
 def test_the_hiding_block_goes_where_the_picture_is_pressed(qtbot, lab):
@@ -113,6 +116,10 @@ def test_a_nudge_fools_the_attacked_model_within_its_budget_and_is_tried_on_the_
     assert 0 <= result.nudged.min() and result.nudged.max() <= 1
     assert result.fooled and "fooled" in view.summary.text()
     assert view.table.rowCount() == 3 and view.table.item(0, 2).text().startswith("3")
+    # each model's own smallest fooling budget fills the last column
+    budgets = shown(qtbot, view, "smallest", view.search_button.click)
+    assert len(budgets) == 3 and budgets[0] is not None and budgets[0] <= 0.30 + 0.005
+    assert view.table.item(0, 3).text() == f"{budgets[0]:.3f}"
 
 
 def test_the_linear_models_idea_of_a_digit_is_shown_beside_its_template(qtbot, lab):
@@ -140,3 +147,15 @@ def test_silencing_every_first_layer_unit_leaves_chance(qtbot, lab):
     qtbot.waitUntil(lambda: bool(seen), timeout=WAIT)
     assert seen[-1][1] <= 0.2 and "broken" in view.accuracy.text()
     assert view.units.panel.title.endswith(f"{len(view.silenced)} silenced") and len(view.silenced) == 32
+    # every unit back, and noise on the last layer's weights instead
+    seen.clear()
+    buttons["Silence none"].click()
+    qtbot.waitUntil(lambda: bool(seen), timeout=WAIT)
+    assert seen[-1][1] == view.intact[1]
+    view.noise_layer.setCurrentIndex(view.noise_layer.count() - 1)
+    view.noise_layer.activated.emit(view.noise_layer.currentIndex())
+    seen.clear()
+    view.noise.setFocus()
+    QTest.keyClick(view.noise, Qt.Key.Key_End)
+    qtbot.waitUntil(lambda: bool(seen), timeout=WAIT)
+    assert seen[-1][1] < view.intact[1] and f"on {view.noise_layer.currentText()}" in view.accuracy.text()

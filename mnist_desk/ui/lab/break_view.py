@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget
 
 from ...core.inspection import first_layer_weights_of_net
 from ...core.lab.breaking import first_layer_units
@@ -35,6 +35,11 @@ class BreakView(LabView):
         self._timer.setInterval(120)
         self._timer.timeout.connect(self._compute)
         self._build()
+        hub.netLoaded.connect(self._net_loaded)
+
+    def _net_loaded(self, path: str) -> None:
+        if self.active and self.model is not None and str(self.model.path) == path:
+            self.refresh()  # the units and layers can be listed now
 
     def _build(self) -> None:
         row = QHBoxLayout()
@@ -45,11 +50,15 @@ class BreakView(LabView):
             b.setToolTip(tip)
             b.clicked.connect(slot)
             row.addWidget(b)
-        row.addWidget(QLabel("Noise on the first layer's weights"))
+        row.addWidget(QLabel("Noise on the weights of"))
+        self.noise_layer = QComboBox()
+        self.noise_layer.setToolTip("The layer whose weights are shaken")
+        self.noise_layer.activated.connect(lambda _i: self._timer.start())
+        row.addWidget(self.noise_layer)
         self.noise = QSlider(Qt.Orientation.Horizontal)
         self.noise.setRange(0, NOISE_STEPS)
-        self.noise.setToolTip("Gaussian noise added to every weight of the first layer, as a multiple of the spread "
-                              "of its weights")
+        self.noise.setToolTip("Gaussian noise added to every weight of the chosen layer, as a multiple of the "
+                              "spread of its weights")
         self.noise.valueChanged.connect(self._noise_moved)
         row.addWidget(self.noise, 1)
         self.noise_label = QLabel("0.00×")
@@ -130,6 +139,12 @@ class BreakView(LabView):
             self.noise.setValue(0)
             self.noise.blockSignals(False)
             self.noise_label.setText("0.00×")
+            self.noise_layer.clear()
+        net = self.hub.net(self.model)
+        if net is not None and self.noise_layer.count() == 0:
+            for layer in net.source_layers:
+                if layer.kind in ("Dense", "Conv2D"):
+                    self.noise_layer.addItem(layer.name, layer.name)
         self._show_units()
         self._compute()
 
@@ -137,12 +152,12 @@ class BreakView(LabView):
         if not self.active or self.model is None:
             return
         path, cache, x = str(self.model.path), self.hub.cache, self.drawing
-        silenced, noise = frozenset(self.silenced), self.noise_level()
+        silenced, noise, layer = frozenset(self.silenced), self.noise_level(), self.noise_layer.currentData()
         intact_needed = self.intact is None
 
         def run(_state):
             intact = work.broken(cache, path, frozenset(), 0.0, x) if intact_needed else None
-            return intact, work.broken(cache, path, silenced, noise, x)
+            return intact, work.broken(cache, path, silenced, noise, x, layer)
 
         self.job.run(run, lane="numpy", on_result=lambda r: self._got(silenced, noise, r),
                      text=f"Testing the broken {self.model.name} on {work.TEST_IMAGES:,} test images…")
@@ -153,8 +168,9 @@ class BreakView(LabView):
             self.intact = intact
         self.result = broken
         name = self.model.name
+        where = f" on {self.noise_layer.currentText()}" if noise else ""
         self.accuracy.setText(f"Accuracy on the first {work.TEST_IMAGES:,} test images: {name} {self.intact[1]:.1%}, "
-                              f"broken ({len(silenced)} units silenced, noise {noise:.2f}×) {broken[1]:.1%}")
+                              f"broken ({len(silenced)} units silenced, noise {noise:.2f}×{where}) {broken[1]:.1%}")
         if broken[0] is not None and self.intact[0] is not None:
             self.bars.set_probabilities([(name, self.intact[0]), (f"{name} broken", broken[0])])
         else:

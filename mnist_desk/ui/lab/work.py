@@ -83,11 +83,12 @@ def mean_digit() -> np.ndarray:
     return dream.mean_digit(dataset().x_train[:10_000] / 255.0)
 
 
-def broken(cache, path: str, silenced: frozenset, noise: float, x28: np.ndarray | None, seed: int = 0):
+def broken(cache, path: str, silenced: frozenset, noise: float, x28: np.ndarray | None, layer: str | None = None,
+           seed: int = 0):
     """The main model broken as asked: its probabilities for the drawing and its accuracy on 1,000 test images."""
     from ...core.lab import breaking
 
-    net = breaking.broken_net(cache.net(path), set(silenced), noise, seed=seed)
+    net = breaking.broken_net(cache.net(path), set(silenced), noise, layer=layer, seed=seed)
     ds = dataset()
     probs = None if x28 is None else net.predict(x28[None])[0]
     return probs, breaking.quick_accuracy(net, ds.x_test[:TEST_IMAGES] / 255.0, ds.y_test[:TEST_IMAGES])
