@@ -64,9 +64,15 @@ def first_layer_weights_of_net(net) -> FirstLayerWeights:
 
 
 def _as_images(kind: str, name: str, kernel: np.ndarray, bias) -> FirstLayerWeights:
+    # Only a layer that reads the drawing itself has weights that are pictures (a model opened from a file may
+    # pool or reshape before its first weight layer).
     if kind == "Conv2D":
-        # (kh, kw, in, out) -> (out, kh, kw); our inputs have one channel
+        if kernel.ndim != 4 or kernel.shape[2] != 1:
+            raise ValueError(f"layer {name!r} does not read the one-channel drawing directly")
+        # (kh, kw, in, out) -> (out, kh, kw)
         return FirstLayerWeights("conv", name, np.transpose(kernel[:, :, 0, :], (2, 0, 1)), bias)
+    if kernel.ndim != 2 or kernel.shape[0] != 28 * 28:
+        raise ValueError(f"layer {name!r} does not read the 28x28 pixels directly")
     images = kernel.T.reshape(-1, 28, 28)  # (784, units) -> (units, 28, 28)
     return FirstLayerWeights("linear" if name == registry.LOGITS_LAYER else "dense", name, images, bias)
 

@@ -114,7 +114,7 @@ def test_a_nudge_fools_the_attacked_model_within_its_budget_and_is_tried_on_the_
     assert result.target == 3 and result.epsilon == pytest.approx(0.30)
     assert np.abs(result.perturbation).max() <= 0.30 + 1e-6
     assert 0 <= result.nudged.min() and result.nudged.max() <= 1
-    assert result.fooled and "fooled" in view.summary.text()
+    assert result.fooled and "— fooled." in view.summary.text()
     assert view.table.rowCount() == 3 and view.table.item(0, 2).text().startswith("3")
     # each model's own smallest fooling budget fills the last column
     budgets = shown(qtbot, view, "smallest", view.search_button.click)
@@ -145,7 +145,8 @@ def test_silencing_every_first_layer_unit_leaves_chance(qtbot, lab):
     buttons = {b.text(): b for b in view.findChildren(type(view.export_button))}
     buttons["Silence all"].click()
     qtbot.waitUntil(lambda: bool(seen), timeout=WAIT)
-    assert seen[-1][1] <= 0.2 and "broken" in view.accuracy.text()
+    assert seen[-1][1] <= 0.2 and view.accuracy.text().endswith(f"{seen[-1][1]:.1%}")
+    assert "32 units silenced" in view.accuracy.text()
     assert view.units.panel.title.endswith(f"{len(view.silenced)} silenced") and len(view.silenced) == 32
     # every unit back, and noise on the last layer's weights instead
     seen.clear()
@@ -159,3 +160,22 @@ def test_silencing_every_first_layer_unit_leaves_chance(qtbot, lab):
     QTest.keyClick(view.noise, Qt.Key.Key_End)
     qtbot.waitUntil(lambda: bool(seen), timeout=WAIT)
     assert seen[-1][1] < view.intact[1] and f"on {view.noise_layer.currentText()}" in view.accuracy.text()
+
+
+def test_clearing_the_drawing_drops_what_was_being_worked_out_and_undo_brings_the_curves_back(qtbot, lab):
+    rob = lab.lab.robustness
+    shown(qtbot, rob, "sweeps", lambda: lab.lab.show_view("robustness"))
+    lab.lab.show_view("nudges")
+    nudges = lab.lab.nudges
+    nudges.epsilon.setValue(40)
+    qtbot.waitUntil(lambda: nudges.attack_job.busy(), timeout=WAIT)
+    lab.draw.canvas.clear()  # while the attack runs
+    qtbot.waitUntil(lambda: not nudges.attack_job.busy() and not nudges.status.is_busy, timeout=WAIT)
+    qtbot.wait(300)
+    assert nudges.drawing is None and nudges.result is None and nudges.nudged_view.image is None
+    assert nudges.table.rowCount() == 0
+    # back in Robustness: Undo gives the same drawing again, and its curves are drawn again
+    lab.lab.show_view("robustness")
+    assert not rob.sweeps
+    shown(qtbot, rob, "sweeps", lab.draw.canvas.undo)
+    assert set(rob.sweeps) == set(tr.SLIDERS)

@@ -104,6 +104,9 @@ def class_image(model, klass: int, start: np.ndarray, steps: int = 100, every: i
 def linear_template(model_or_net, klass: int) -> np.ndarray | None:
     """The linear model's template of class ``klass`` (28,28): its logit is this times the image, summed, plus a
     bias, so the template is exactly what the model looks for. None for a model with hidden layers."""
-    weights = (first_layer_weights_of_net(model_or_net) if hasattr(model_or_net, "source_layers")
-               else first_layer_weights(model_or_net))
+    try:
+        weights = (first_layer_weights_of_net(model_or_net) if hasattr(model_or_net, "source_layers")
+                   else first_layer_weights(model_or_net))
+    except ValueError:  # its first weight layer does not read the pixels: no template, as for any deep model
+        return None
     return weights.images[int(klass)].astype(np.float32) if weights.kind == "linear" else None

@@ -146,7 +146,17 @@ class JobSlot(QObject):
     def cancel(self) -> None:
         self._pending = None
         if self.busy():
+            self.was_cancelled = True
             self.task.cancel()
+
+    def discard(self) -> None:
+        """Forget every request: a running job is stopped and whatever it returns is dropped (what it was
+        about, a drawing or a model, is gone)."""
+        self._generation += 1
+        self._pending = None
+        if self.busy():
+            self.task.cancel()
+        self.status.idle(self)
 
     def _start(self, request) -> None:
         gen, fn, lane, on_result, text, cancellable = request
@@ -195,6 +205,10 @@ class JobSlot(QObject):
         if self._pending is not None:
             request, self._pending = self._pending, None
             self._start(request)
+        elif self.task is None:
+            # (a job stopped on its way to a newer request that was then withdrawn: its own end was not for the
+            # newest request, so nothing else says the slot is idle)
+            self.status.idle(self, "Cancelled." if self.was_cancelled else None)
 
     def shutdown(self) -> None:
         self._pending = None

@@ -105,7 +105,7 @@ class BreakView(LabView):
 
     def _set_silenced(self, which: str) -> None:
         net = self.hub.net(self.model)
-        if net is None:
+        if net is None or self.units.panel is None:  # (not loaded, or a first layer that cannot be shown)
             return
         n = first_layer_units(net)[1]
         if which == "all":
@@ -122,7 +122,12 @@ class BreakView(LabView):
         if net is None:
             self.units.set_panel(None)
             return
-        panel = weights_panel(first_layer_weights_of_net(net), shared=True)
+        try:
+            panel = weights_panel(first_layer_weights_of_net(net), shared=True)
+        except ValueError as exc:  # an opened model whose first weight layer does not read the 28x28 pixels
+            self.units.set_panel(None)
+            self.accuracy.setText(f"{self.model.name}'s first layer cannot be taken apart here: {exc}.")
+            return
         for k in self.silenced:
             t = panel.tiles[k]
             panel.tiles[k] = Tile(np.zeros_like(t.image), "off" if t.title else "", GREY, 0.0, 1.0, t.info + " (silenced)")
@@ -151,24 +156,26 @@ class BreakView(LabView):
     def _compute(self) -> None:
         if not self.active or self.model is None:
             return
-        path, cache, x = str(self.model.path), self.hub.cache, self.drawing
+        name, path, cache, x = self.model.name, str(self.model.path), self.hub.cache, self.drawing
         silenced, noise, layer = frozenset(self.silenced), self.noise_level(), self.noise_layer.currentData()
-        intact_needed = self.intact is None
+        layer_name = self.noise_layer.currentText()
+        intact_accuracy = None if self.intact is None else self.intact[1]
 
         def run(_state):
-            intact = work.broken(cache, path, frozenset(), 0.0, x) if intact_needed else None
-            return intact, work.broken(cache, path, silenced, noise, x, layer)
+            # the intact model's answer for this drawing (one forward pass), its accuracy once per model
+            probs = None if x is None else cache.net(path).predict(x[None])[0]
+            accuracy = intact_accuracy
+            if accuracy is None:
+                accuracy = work.broken(cache, path, frozenset(), 0.0, None)[1]
+            return (probs, accuracy), work.broken(cache, path, silenced, noise, x, layer)
 
-        self.job.run(run, lane="numpy", on_result=lambda r: self._got(silenced, noise, r),
-                     text=f"Testing the broken {self.model.name} on {work.TEST_IMAGES:,} test images…")
+        self.job.run(run, lane="numpy", on_result=lambda r: self._got(name, silenced, noise, layer_name, r),
+                     text=f"Testing the broken {name} on {work.TEST_IMAGES:,} test images…")
 
-    def _got(self, silenced, noise, result) -> None:
-        intact, broken = result
-        if intact is not None:
-            self.intact = intact
+    def _got(self, name: str, silenced, noise: float, layer_name: str, result) -> None:
+        self.intact, broken = result
         self.result = broken
-        name = self.model.name
-        where = f" on {self.noise_layer.currentText()}" if noise else ""
+        where = f" on {layer_name}" if noise else ""
         self.accuracy.setText(f"Accuracy on the first {work.TEST_IMAGES:,} test images: {name} {self.intact[1]:.1%}, "
                               f"broken ({len(silenced)} units silenced, noise {noise:.2f}×{where}) {broken[1]:.1%}")
         if broken[0] is not None and self.intact[0] is not None:

@@ -31,12 +31,21 @@ class LabView(InspectView):
     def set_models(self, models: list) -> None:
         self.models = list(models)
         self.model = self.models[0] if self.models else None
+        if not self.models:
+            self.discard_jobs()
         if self.active:
             self.refresh()
 
     def set_canvas(self, grey: np.ndarray | None, x28: np.ndarray | None) -> None:
         self.canvas = None if grey is None else np.asarray(grey, np.float32)
+        if grey is None:
+            self.discard_jobs()
         self.set_drawing(x28)
+
+    def discard_jobs(self) -> None:
+        """The drawing or the models are gone: nothing still being worked out for them may be shown."""
+        for s in self._slots:
+            s.discard()
 
     def paths(self) -> list[str]:
         return [str(m.path) for m in self.models]

@@ -30,6 +30,7 @@ class DreamView(LabView):
         self._mean: np.ndarray | None = None
         self.template: np.ndarray | None = None
         self._chosen: str | None = None  # the model picked in this view's own list
+        self.shown_for: tuple | None = None  # (model name, class, its template) of the frames shown
         self._timer = QTimer(self)
         self._timer.setInterval(FRAME_MS)
         self._timer.timeout.connect(self._show_newest)
@@ -125,23 +126,30 @@ class DreamView(LabView):
         klass, path, cache = self.klass.currentData(), str(m.path), self.hub.cache
         drawing, use_mean = self.drawing, self.start.currentData() == dream.MEAN_DIGIT
         smoothness = self.smoothness.value() / 10
-        self.frames, self._incoming = [], []
+        incoming: list[np.ndarray] = []  # this run's own frames: a replaced run still finishing cannot mix in
+        with self._lock:
+            self.frames, self._incoming = [], incoming
         self._timer.start()
 
         def on_frame(_i, frame):
             with self._lock:
-                self._incoming.append(np.asarray(frame, np.float32))
+                incoming.append(np.asarray(frame, np.float32))
 
         def run(state):
             start = work.mean_digit() if use_mean else drawing
-            return start, work.class_image(cache, path, klass, start, smoothness, on_frame, state)
+            frames = work.class_image(cache, path, klass, start, smoothness, on_frame, state)
+            net = cache.net(path)
+            return start, frames, net.predict(np.stack([start, frames[-1]]))[:, klass]
 
-        self.job.run(run, lane="numpy", cancellable=True, on_result=lambda r: self._got(m.name, klass, r),
+        self._show_template()
+        template = self.template
+        self.job.run(run, lane="tensorflow", cancellable=True, on_result=lambda r: self._got(m.name, klass, template, r),
                      text=f"Pushing a picture toward {klass} for {m.name}…")
 
     def _show_newest(self) -> None:
         with self._lock:
-            new, self._incoming = self._incoming, []
+            new = self._incoming[:]
+            self._incoming.clear()
         if new:
             self.frames.extend(new)
             if len(self.frames) == len(new):
@@ -150,25 +158,23 @@ class DreamView(LabView):
         if not self.job.busy():
             self._timer.stop()
 
-    def _got(self, name: str, klass: int, result) -> None:
-        start, frames = result
+    def _got(self, name: str, klass: int, template, result) -> None:
+        start, frames, (p0, p1) = result
         self._timer.stop()
         self.frames = list(frames)
+        self.shown_for = (name, klass, template)
         self.start_view.set_image(start)
         self.frame_view.set_image(self.frames[-1])
-        net = self.hub.net(self.chosen())
-        if net is not None:
-            p0, p1 = net.predict(np.stack([start, self.frames[-1]]))[:, klass]
-            self.info.setText(f"{name}'s probability of {klass}: {p0:.0%} at the start, {p1:.1%} after "
-                              f"{len(self.frames) - 1} shown steps. What raises the score is not always what a person "
-                              f"would draw.")
+        self.info.setText(f"{name}'s probability of {klass}: {p0:.0%} at the start, {p1:.1%} after "
+                          f"{len(self.frames) - 1} shown steps. What raises the score is not always what a person "
+                          f"would draw.")
         self.shown.emit(("frames", self.frames))
 
     def figure(self):
-        if not self.frames:
+        if not self.frames or self.shown_for is None:
             return None
+        name, klass, template = self.shown_for
         images = [("start", self.frames[0], "gray"), ("pushed toward the class", self.frames[-1], "gray")]
-        if self.template is not None:
-            images.append(("its template", self.template, "RdBu_r"))
-        m = self.chosen()
-        return images_figure(images, f"What {m.name if m else 'the model'} thinks a {self.klass.currentData()} looks like")
+        if template is not None:
+            images.append(("its template", template, "RdBu_r"))
+        return images_figure(images, f"What {name} thinks a {klass} looks like")

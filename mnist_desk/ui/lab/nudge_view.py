@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.lab.attacks import FGSM, ITERATIVE
-from ..inspect.common import image_key, model_key
+from ..inspect.common import LRU, image_key, model_key
 from . import work
 from .common import LabView, PictureView, titled
 from .figures import images_figure
@@ -36,7 +36,8 @@ class NudgeView(LabView):
         self.search_job = self.slot("smallest budget")
         self.result = None
         self.transfer: np.ndarray | None = None
-        self.smallest: dict[tuple, list] = {}
+        self.result_models: list = []  # the models the attack's answers belong to (the list may change since)
+        self.smallest: LRU = LRU(32)  # each model's smallest budget, by (models, drawing, target, method)
         self._attacked_key = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -132,31 +133,32 @@ class NudgeView(LabView):
         key = self._key() + (self.eps(),)
         if key == self._attacked_key and self.result is not None:
             return
-        paths, x, cache = self.paths(), self.drawing, self.hub.cache
+        models, paths, x, cache = list(self.models), self.paths(), self.drawing, self.hub.cache
         target, eps, method = self.target.currentData(), self.eps(), self.method.currentData()
-        self.attack_job.run(lambda st: work.nudge(cache, paths, x, target, eps, method, st), lane="numpy",
-                            on_result=lambda r: self._got_attack(key, r), cancellable=True,
-                            text=f"Nudging toward {target} with ε = {eps:.2f} against {self.models[0].name}…")
+        self.attack_job.run(lambda st: work.nudge(cache, paths, x, target, eps, method, st), lane="tensorflow",
+                            on_result=lambda r: self._got_attack(key, models, r), cancellable=True,
+                            text=f"Nudging toward {target} with ε = {eps:.2f} against {models[0].name}…")
 
     def find_smallest(self) -> None:
         if self.drawing is None or not self.models:
             return
         key, paths, x, cache = self._key(), self.paths(), self.drawing, self.hub.cache
         target, method = self.target.currentData(), self.method.currentData()
-        self.search_job.run(lambda st: work.smallest_epsilons(cache, paths, x, target, method, st), lane="numpy",
+        self.search_job.run(lambda st: work.smallest_epsilons(cache, paths, x, target, method, st), lane="tensorflow",
                             on_result=lambda r: self._got_smallest(key, r), cancellable=True,
                             text=f"Searching each model's smallest budget toward {target}…")
 
-    def _got_attack(self, key, result) -> None:
+    def _got_attack(self, key, models: list, result) -> None:
         self._attacked_key = key
         self.result, self.transfer = result
+        self.result_models = models
         r = self.result
         self.change_view.set_image(r.perturbation, diverging=True)
         self.nudged_view.set_image(r.nudged)
-        fooled = [m.name for m, p in zip(self.models, self.transfer) if int(np.argmax(p)) == r.target]
-        main = self.models[0].name
+        fooled = [m.name for m, p in zip(models, self.transfer) if int(np.argmax(p)) == r.target]
+        main = models[0].name
         verdict = f"{main} now answers {int(np.argmax(r.probs))}" + (" — fooled." if r.fooled else ", not fooled yet.")
-        others = [m.name for m in self.models[1:]]
+        others = [m.name for m in models[1:]]
         also = ""
         if others:
             moved = [n for n in fooled if n != main]
@@ -174,13 +176,15 @@ class NudgeView(LabView):
     def _fill_table(self) -> None:
         if self.result is None:
             return
-        clean = [self.hub.net(m) for m in self.models]
-        smallest = self.smallest.get(self._key())
-        self.table.setRowCount(len(self.models))
-        for i, m in enumerate(self.models):
+        models = self.result_models
+        clean = [self.hub.net(m) for m in models]
+        key = self._key()
+        smallest = self.smallest.get(key) if key[0] == tuple(model_key(m) for m in models) else None
+        self.table.setRowCount(len(models))
+        for i, m in enumerate(models):
             before = "–"
-            if clean[i] is not None and self.drawing is not None:
-                p0 = clean[i].predict(self.drawing[None])[0]
+            if clean[i] is not None:
+                p0 = clean[i].predict((self.result.nudged - self.result.perturbation)[None])[0]  # the attacked drawing
                 before = f"{int(np.argmax(p0))} ({p0.max():.0%})"
             p = self.transfer[i]
             after = f"{int(np.argmax(p))} ({p.max():.0%}; {p[self.result.target]:.0%} for {self.result.target})"
@@ -190,10 +194,11 @@ class NudgeView(LabView):
         self.table.resizeColumnsToContents()
 
     def figure(self):
-        if self.result is None or self.drawing is None:
+        if self.result is None:
             return None
         r = self.result
-        caption = "  ".join(f"{m.name}: {int(np.argmax(p))}" for m, p in zip(self.models, self.transfer))
-        return images_figure([("your drawing", self.drawing, "gray"), ("the nudge", r.perturbation, "RdBu_r"),
+        models = self.result_models
+        caption = "  ".join(f"{m.name}: {int(np.argmax(p))}" for m, p in zip(models, self.transfer))
+        return images_figure([("your drawing", r.nudged - r.perturbation, "gray"), ("the nudge", r.perturbation, "RdBu_r"),
                               ("nudged", r.nudged, "gray")],
-                             f"Nudged toward {r.target} against {self.models[0].name}, ε = {r.epsilon:.2f}", caption)
+                             f"Nudged toward {r.target} against {models[0].name}, ε = {r.epsilon:.2f}", caption)

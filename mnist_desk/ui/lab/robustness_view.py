@@ -253,8 +253,8 @@ class RobustnessView(LabView):
                                "of it and watch every model's answer follow.")
             return
         paths, names, grey, p, where = self.paths(), self.names(), self.canvas, self.perturbation, self.where
-        cache = self.hub.cache
-        self.answer_job.run(lambda _st: work.answers(cache, paths, grey, p, where), lane="numpy",
+        cache, klass = self.hub.cache, self.class_combo.currentData()
+        self.answer_job.run(lambda _st: work.answers_and_class(cache, paths, grey, p, where, klass), lane="numpy",
                             on_result=lambda r: self._got_answers(names, r), text="Reading the changed drawing…")
         if sweeps_too:
             self._sweep_timer.start()
@@ -273,15 +273,15 @@ class RobustnessView(LabView):
                            text=f"Sweeping {len(names)} sliders over their whole range…")
 
     def _got_answers(self, names: list[str], result) -> None:
-        x, probs, empty = result
+        x, probs, empty, klass = result
         if x is None:
-            self._show_nothing(f"The change leaves nothing the models can read: {empty}.")
+            self._show_nothing(f"The change leaves nothing the models can read: {empty}.", keep_curves=True)
             return
         self.input_image, self.probs = x, probs
         self.field.set_image(x)
         self.bars.set_probabilities(list(zip(names, probs)))
-        k = self.klass if self.klass is not None else int(np.argmax(probs[0]))
-        self.answer.setText("  ".join(f"{n}: {int(np.argmax(p))} ({p[k]:.0%} for {k})" for n, p in zip(names, probs)))
+        self.answer.setText("  ".join(f"{n}: {int(np.argmax(p))} ({p[klass]:.0%} for {klass})"
+                                      for n, p in zip(names, probs)))
         self.shown.emit(("answers", probs))
 
     def _got_sweeps(self, key, result) -> None:
@@ -289,18 +289,19 @@ class RobustnessView(LabView):
         self._sweeps_key = key
         for name, plot in self.plots.items():
             plot.set_sweep(self.sweeps.get(name))
-        if self.probs:
-            self.answer.setText("  ".join(f"{n}: {int(np.argmax(p))} ({p[self.klass]:.0%} for {self.klass})"
-                                          for n, p in zip(self.names(), self.probs)))
         self.shown.emit(("sweeps", self.sweeps))
 
-    def _show_nothing(self, text: str) -> None:
-        self.input_image, self.probs, self.sweeps = None, [], {}
+    def _show_nothing(self, text: str, keep_curves: bool = False) -> None:
+        """Nothing to read: no drawing or model, or (``keep_curves``) a setting that leaves no ink, whose curves
+        still show where the models stop answering."""
+        self.input_image, self.probs = None, []
         self.field.set_image(None)
         self.bars.clear()
         self.answer.setText(text)
-        for plot in self.plots.values():
-            plot.set_sweep(None)
+        if not keep_curves:
+            self.sweeps, self._sweeps_key = {}, None
+            for plot in self.plots.values():
+                plot.set_sweep(None)
 
     def figure(self):
         if not self.sweeps:

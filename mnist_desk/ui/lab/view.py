@@ -39,6 +39,7 @@ class LabTab(QWidget):
         self._active = None
         self.tabs.currentChanged.connect(lambda _i: self._update_active())
         hub.currentChanged.connect(lambda _m: self._models_changed())
+        hub.listChanged.connect(self._models_changed)  # (the Draw view refills its pickers without a signal)
         draw_tab.comparedChanged.connect(self._models_changed)
         draw_tab.drawingFinished.connect(self._drawing_changed)
         self._models_changed()

@@ -24,6 +24,14 @@ def answers(cache, paths: list[str], grey: np.ndarray, p: tr.Perturbation, where
     return x, [cache.net(path).predict(x[None])[0] for path in paths], ""
 
 
+def answers_and_class(cache, paths: list[str], grey: np.ndarray, p: tr.Perturbation, where: str, klass: int | None):
+    """:func:`answers`, and the class the view follows (``klass``, or the main model's answer for the drawing)."""
+    x, probs, empty = answers(cache, paths, grey, p, where)
+    if klass is None and x is not None:
+        klass = drawing_class(cache, paths[0], grey)
+    return x, probs, empty, klass
+
+
 def drawing_class(cache, path: str, grey: np.ndarray, steps: RecipeSteps = RecipeSteps()) -> int:
     """The main model's answer for the drawing as drawn: the class whose probability the sweeps follow."""
     x = tr.model_input(grey, tr.Perturbation(), tr.AFTER, steps)
@@ -39,8 +47,7 @@ def sweeps(cache, paths: list[str], grey: np.ndarray, p: tr.Perturbation, where:
         klass = drawing_class(cache, paths[0], grey)
     out = {}
     for i, name in enumerate(sliders):
-        if state.should_stop():
-            break
+        state.check()  # (a part of the curves is not delivered as if it were all of them)
         out[name] = tr.sweep(nets, grey, p, name, where, klass, should_stop=state.should_stop)
         state.report((i + 1) / len(sliders))
     return klass, out
@@ -77,10 +84,16 @@ def class_image(cache, path: str, klass: int, start: np.ndarray, smoothness: flo
         cache.keras(path), klass, start, smoothness=smoothness, should_stop=state.should_stop, on_frame=on_frame))
 
 
+_MEAN_DIGIT: list[np.ndarray] = []
+
+
 def mean_digit() -> np.ndarray:
+    """The average of the first 10,000 training digits, worked out once."""
     from ...core.lab import dream
 
-    return dream.mean_digit(dataset().x_train[:10_000] / 255.0)
+    if not _MEAN_DIGIT:
+        _MEAN_DIGIT.append(dream.mean_digit(dataset().x_train[:10_000]))
+    return _MEAN_DIGIT[0]
 
 
 def broken(cache, path: str, silenced: frozenset, noise: float, x28: np.ndarray | None, layer: str | None = None,
