@@ -95,7 +95,6 @@ def tolerance_figures(digits: int) -> None:
 
 
 def window_figures() -> None:
-    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from mnist_desk.ui.main_window import MainWindow
@@ -122,20 +121,9 @@ def window_figures() -> None:
     drag(w.draw.canvas, [(0.3 * s, 0.25 * s), (0.7 * s, 0.25 * s), (0.45 * s, 0.8 * s)])
     pump_until(lambda: len(w.draw.last_probs) == 3)
 
-    gaps, clock, last = [], QElapsedTimer(), [None]
+    from _gui import StallWatch
 
-    def tick():
-        now = clock.nsecsElapsed() / 1e6
-        if last[0] is not None:
-            gaps.append(now - last[0])
-        last[0] = now
-
-    ticker = QTimer()
-    ticker.setTimerType(Qt.TimerType.PreciseTimer)
-    ticker.setInterval(5)
-    ticker.timeout.connect(tick)
-    clock.start()
-    ticker.start()
+    stalls = StallWatch().start()
 
     lab = w.lab
     seen = []
@@ -170,11 +158,11 @@ def window_figures() -> None:
     lab.show_view("break")
     pump_until(lambda: lab.breaking.intact is not None)
     wait_for("broken", lambda: lab.breaking._set_silenced("half"))
-    ticker.stop()
+    stalls.stop()
     w.close()
     print(f"slider to bars p95 ms: {np.percentile(moves, 95):.1f}   (p50 {np.percentile(moves, 50):.1f}, {len(moves)} moves "
           f"of random sliders, 3 models)")
-    print(f"max UI stall ms: {max(gaps):.1f}   (through sweeps, an attack, each model's smallest budget, a class "
+    print(f"max UI stall ms: {stalls.longest:.1f}   (through sweeps, an attack, each model's smallest budget, a class "
           f"picture and a broken network)")
 
 

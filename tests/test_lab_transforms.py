@@ -114,6 +114,7 @@ def test_a_shift_moves_the_centre_of_mass_by_the_shift(two):
 
 def test_shifting_before_the_recipe_changes_nothing_shifting_after_changes_the_answer(shipped, two):
     mlp = shipped["mlp"]
+    lowest = 1.0
     for slider in ("shift_x", "shift_y"):
         before = sweep([mlp], two, Perturbation(), slider, BEFORE, klass=2)
         after = sweep([mlp], two, Perturbation(), slider, AFTER, klass=2)
@@ -122,12 +123,15 @@ def test_shifting_before_the_recipe_changes_nothing_shifting_after_changes_the_a
         # the recipe crops and centres: the model sees the same digit wherever it was drawn
         assert np.abs(before.probs - before.probs[:, [16]]).max() < 0.01
         assert before.probs.min() > 0.9
-        # the dense network never saw a digit away from the centre
+        # the dense network never saw a digit away from the centre: a few pixels cost it much of its confidence
         near = np.abs(after.values) <= 4
-        assert after.probs[0, near].min() < 0.5
-    shifted = model_input(two, Perturbation(shift_x=-4), AFTER)
-    assert mlp.predict(shifted)[0].argmax() != 2
-    assert mlp.predict(model_input(two, Perturbation(shift_x=-4), BEFORE))[0].argmax() == 2
+        assert after.probs[0, near].min() < before.probs.min() - 0.1
+        i = np.flatnonzero(near)[np.argmin(after.probs[0, near])]
+        if after.probs[0, i] < lowest:
+            lowest, worst = after.probs[0, i], Perturbation().with_value(slider, after.values[i])
+    assert lowest < 0.5  # and in some direction within 4 pixels its answer
+    assert mlp.predict(model_input(two, worst, AFTER))[0].argmax() != 2
+    assert mlp.predict(model_input(two, worst, BEFORE))[0].argmax() == 2
 
 
 @pytest.mark.parametrize("where", [BEFORE, AFTER])

@@ -107,9 +107,21 @@ def test_play_walks_through_every_snapshot(qtbot, window, tab):  # noqa: F811
     assert [m for m in seen if m is not None] == list(range(bar.count - 1))
 
 
-def test_a_model_without_history_says_so(qtbot, window):
+def test_a_shipped_model_has_its_history_and_one_without_says_so(qtbot, window, tmp_path):
+    import shutil
+
+    from mnist_desk.core.paths import RESOURCES_DIR
+
     qtbot.waitUntil(lambda: window.hub.current is not None, timeout=10_000)
-    qtbot.waitUntil(lambda: str(window.hub.current.path) in window.hub.timelines, timeout=10_000)
+    qtbot.waitUntil(lambda: window.hub.timelines.get(str(window.hub.current.path)) is not None, timeout=10_000)
+    assert window.timeline.slider.isEnabled() and window.timeline.play_button.isEnabled()
+    assert window.timeline.label.text().startswith(f"{window.hub.current.name}: now (")
+    # the same model copied without its timeline file
+    for suffix in (".keras", ".json"):
+        shutil.copy(RESOURCES_DIR / "models" / f"linear{suffix}", tmp_path / f"bare{suffix}")
+    window.hub.open_file(tmp_path / "bare.keras")
+    qtbot.waitUntil(lambda: window.hub.current.name == "bare" and str(tmp_path / "bare.keras") in window.hub.timelines,
+                    timeout=10_000)
     assert not window.timeline.slider.isEnabled() and not window.timeline.play_button.isEnabled()
     assert "no training history" in window.timeline.label.text()
 

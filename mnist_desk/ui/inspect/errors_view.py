@@ -25,8 +25,11 @@ class ErrorsView(InspectView):
     def __init__(self, hub, parent=None):
         super().__init__(hub, parent)
         self.job = self.slot("confusion")
+        self.prepare_job = self.slot("timeline copy")
+        self._prepared: object = None  # the model whose snapshot copy is ready
         self._cache = LRU(64)  # (model key, timeline moment or None) -> (Confusion, Dataset)
         hub.momentChanged.connect(lambda: self.refresh() if self.active else None)
+        hub.subjectChanged.connect(lambda: self._prepare_snapshots() if self.active else None)
         self.conf = None
         self.data = None
         self.cell: tuple[int, int] | None = None
@@ -84,6 +87,19 @@ class ErrorsView(InspectView):
         self._cache[key] = result
         if self.model is not None and self._key()[:2] == key:
             self._show(key)
+        if key[1] is None:
+            self._prepare_snapshots()
+
+    def _prepare_snapshots(self) -> None:
+        """Once the model's own matrix is shown, get its timeline's snapshots ready in the background."""
+        subj, m = self.hub.subject, self.model
+        if (m is None or subj is None or subj.model is None or subj.timeline is None or len(subj.timeline) < 2
+                or str(subj.model.path) != str(m.path) or self._prepared == model_key(m) or self.job.busy()):
+            return
+        key, cache = model_key(m), self.hub.cache
+        self.prepare_job.run(lambda _st: work.prepare_snapshot_copy(cache, m),
+                             on_result=lambda _r: setattr(self, "_prepared", key),
+                             text=f"Getting {m.name}'s timeline ready…")
 
     def _show(self, key) -> None:
         if key == self._shown:

@@ -7,9 +7,9 @@ drawing where the drawing matters), so switching back and forth recomputes nothi
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout
 
+from ..subviews import SubViewTabs
 from .errors_view import ErrorsView
 from .features_view import FeaturesView
 from .gradients_view import GradientsView
@@ -17,9 +17,7 @@ from .summary_view import SummaryView
 from .weights_view import WeightsView
 
 
-class InspectTab(QWidget):
-    message = Signal(str)
-
+class InspectTab(SubViewTabs):
     def __init__(self, hub, draw_tab, parent=None):
         super().__init__(parent)
         self.hub = hub
@@ -29,20 +27,13 @@ class InspectTab(QWidget):
         self.errors = ErrorsView(hub)
         self.features = FeaturesView(hub)
         self.summary = SummaryView(hub)
-        self.views = [self.weights, self.gradients, self.errors, self.features, self.summary]
-        self.tabs = QTabWidget()
-        self.tabs.setDocumentMode(True)
-        for v in self.views:
-            self.tabs.addTab(v, v.title)
-            v.message.connect(self.message)
+        self.add_views([self.weights, self.gradients, self.errors, self.features, self.summary])
         self.header = QLabel("No model yet")
         self.header.setStyleSheet("font-weight: bold")
         lay = QVBoxLayout(self)
         lay.addWidget(self.header)
         lay.addWidget(self.tabs, 1)
         self._loading_test_image = False
-        self._active: object | None = None
-        self.tabs.currentChanged.connect(lambda _i: self._update_active())
         hub.currentChanged.connect(self.set_model)
         if draw_tab is not None:
             draw_tab.drawingFinished.connect(self.set_drawing)
@@ -76,36 +67,3 @@ class InspectTab(QWidget):
         self.tabs.setCurrentWidget(self.gradients)
         self.message.emit(f"Test image #{index} loaded into the canvas and the gradient view")
 
-    def show_view(self, name: str) -> None:
-        """Switch to a sub-view by title (tests, benchmarks)."""
-        for v in self.views:
-            if v.title.lower().startswith(name.lower()) or type(v).__name__.lower().startswith(name.lower()):
-                self.tabs.setCurrentWidget(v)
-                return
-        raise KeyError(name)
-
-    # ------------------------------------------------------------------ laziness
-    def _update_active(self) -> None:
-        current = self.tabs.currentWidget() if self.isVisible() else None
-        if current is self._active:
-            return
-        if self._active is not None:
-            self._active.deactivate()
-        self._active = current
-        if current is not None:
-            current.activate()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self._update_active()
-
-    def hideEvent(self, event) -> None:
-        super().hideEvent(event)
-        self._update_active()
-
-    def busy(self) -> bool:
-        return any(v.busy() for v in self.views)
-
-    def shutdown(self) -> None:
-        for v in self.views:
-            v.shutdown()

@@ -106,6 +106,14 @@ def _with_snapshot(cache, m, weights: dict):
     return model
 
 
+def prepare_snapshot_copy(cache, m) -> None:
+    """Make the copy that takes snapshots' weights, and run it once on the snapshot test images (so its forward
+    pass is traced), before the user first moves the timeline: the first snapshot then costs what any does."""
+    ds = dataset()
+    n = SNAPSHOT_TEST_IMAGES
+    ins.confusion(_with_snapshot(cache, m, {}), ds.x_test[:n], ds.y_test[:n])
+
+
 def confusion_at_snapshot(cache, m, weights: dict, should_stop=None, on_progress=None):
     """The confusion matrix of model ``m`` with a timeline snapshot's weights, on the first
     SNAPSHOT_TEST_IMAGES test images. On the TensorFlow thread: the snapshot goes into a copy of the

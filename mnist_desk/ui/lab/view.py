@@ -4,8 +4,9 @@ thinks a digit looks like, breaking a network)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout
+
+from ..subviews import SubViewTabs
 
 from .break_view import BreakView
 from .dream_view import DreamView
@@ -14,9 +15,7 @@ from .recipe_view import RecipeView
 from .robustness_view import RobustnessView
 
 
-class LabTab(QWidget):
-    message = Signal(str)
-
+class LabTab(SubViewTabs):
     def __init__(self, hub, draw_tab, parent=None):
         super().__init__(parent)
         self.hub, self.draw_tab = hub, draw_tab
@@ -25,19 +24,12 @@ class LabTab(QWidget):
         self.nudges = NudgeView(hub)
         self.dream = DreamView(hub)
         self.breaking = BreakView(hub)
-        self.views = [self.robustness, self.recipe, self.nudges, self.dream, self.breaking]
-        self.tabs = QTabWidget()
-        self.tabs.setDocumentMode(True)
-        for v in self.views:
-            self.tabs.addTab(v, v.title)
-            v.message.connect(self.message)
+        self.add_views([self.robustness, self.recipe, self.nudges, self.dream, self.breaking])
         self.header = QLabel(" ")
         self.header.setStyleSheet("font-weight: bold")
         lay = QVBoxLayout(self)
         lay.addWidget(self.header)
         lay.addWidget(self.tabs, 1)
-        self._active = None
-        self.tabs.currentChanged.connect(lambda _i: self._update_active())
         hub.currentChanged.connect(lambda _m: self._models_changed())
         hub.listChanged.connect(self._models_changed)  # (the Draw view refills its pickers without a signal)
         draw_tab.comparedChanged.connect(self._models_changed)
@@ -59,36 +51,3 @@ class LabTab(QWidget):
         grey = None if x28 is None else self.draw_tab.canvas.to_array()
         for v in self.views:
             v.set_canvas(grey, x28)
-
-    def show_view(self, name: str) -> None:
-        """Switch to a sub-view by title."""
-        for v in self.views:
-            if v.title.lower().startswith(name.lower()):
-                self.tabs.setCurrentWidget(v)
-                return
-        raise KeyError(name)
-
-    def _update_active(self) -> None:
-        current = self.tabs.currentWidget() if self.isVisible() else None
-        if current is self._active:
-            return
-        if self._active is not None:
-            self._active.deactivate()
-        self._active = current
-        if current is not None:
-            current.activate()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self._update_active()
-
-    def hideEvent(self, event) -> None:
-        super().hideEvent(event)
-        self._update_active()
-
-    def busy(self) -> bool:
-        return any(v.busy() for v in self.views)
-
-    def shutdown(self) -> None:
-        for v in self.views:
-            v.shutdown()
