@@ -90,12 +90,15 @@ def describe(w: QWidget) -> str:
     return f"{type(w).__name__} {text!r} in {' < '.join(chain)}"
 
 
-def missing_help(top: QWidget) -> list[str]:
-    """Widgets under ``top`` (itself included) that lack a tooltip or a What's This text."""
+def missing_help(top: QWidget, already: set[int] | None = None) -> list[str]:
+    """Widgets under ``top`` (itself included) that lack a tooltip or a What's This text; those whose id is in
+    ``already`` are not listed again (the timeline bar shows under every view)."""
     missing = []
     for w in [top, *top.findChildren(QWidget)]:
-        if not needs_help(w):
+        if not needs_help(w) or (already is not None and id(w) in already):
             continue
+        if already is not None:
+            already.add(id(w))
         lacks = [name for name, value in (("toolTip", w.toolTip()), ("whatsThis", w.whatsThis()))
                  if not value.strip()]
         if lacks:
@@ -117,11 +120,13 @@ def win(window, qtbot):
 def test_every_visible_control_of_every_view_has_help(win, qtbot):
     missing: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
+    reported: set[int] = set()
 
     def check(where: str, top: QWidget) -> None:
         qtbot.wait(50)  # layouts settle, late widgets show
         counts[where] = checked_count(top)
-        found = missing_help(top)
+        found = missing_help(top, reported)
+
         if found:
             missing[where] = found
 
