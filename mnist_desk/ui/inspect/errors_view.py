@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidg
 
 from ...core.inspection import cell_indices
 from ...core.verdict import format_confidence
-from . import work
 from ..help import explain
+from . import work
 from .common import LRU, InspectView, model_key
 from .figures import confusion_figure
 from .gallery import Gallery

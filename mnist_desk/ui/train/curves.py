@@ -145,14 +145,14 @@ def _pen(color, width=2.0, style=Qt.PenStyle.SolidLine, alpha=255):
 
 CURVE_HELP = {
     "loss": ("How wrong the model is: training (blue) and validation (orange) loss, lower is better",
-             "The loss measures how wrong the model's probabilities are (cross-entropy: small when the right digit "
-             "gets a high probability). Training lowers it on the training images; the validation curve shows it "
-             "on held-out images. If training loss keeps falling while validation loss rises, the model is "
-             "overfitting: memorising its training images. Thin line: every batch, smoothed; dots: each epoch."),
+             ("The loss measures how wrong the model's probabilities are (cross-entropy: small when the right digit "
+              "gets a high probability). Training lowers it on the training images; the validation curve shows it "
+              "on held-out images. If training loss keeps falling while validation loss rises, the model is "
+              "overfitting: memorising its training images. Thin line: every batch, smoothed; dots: each epoch.")),
     "accuracy": ("Share of images read correctly: training (blue) and validation (orange), higher is better",
-                 "Accuracy is the share of images whose most likely digit is the right one. Validation accuracy, "
-                 "on images the model does not train on, tells you how it will do on new digits. A big gap "
-                 "between the two curves is a sign of overfitting. Select runs in the history to overlay them."),
+                 ("Accuracy is the share of images whose most likely digit is the right one. Validation accuracy, "
+                  "on images the model does not train on, tells you how it will do on new digits. A big gap "
+                  "between the two curves is a sign of overfitting. Select runs in the history to overlay them.")),
 }
 
 
