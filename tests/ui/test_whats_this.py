@@ -105,6 +105,13 @@ def missing_help(top: QWidget, already: set[int] | None = None) -> list[str]:
     return missing
 
 
+def tabs_missing_help(top: QWidget) -> list[str]:
+    """Tabs of the visible tab bars under ``top`` without a tooltip or a What's This text (the views and
+    sub-views are tabs: their names alone do not say what they are for)."""
+    return [f"tab {bar.tabText(i)!r} of {describe(bar)}" for bar in top.findChildren(QTabBar) if bar.isVisible()
+            for i in range(bar.count()) if not (bar.tabToolTip(i).strip() and bar.tabWhatsThis(i).strip())]
+
+
 def checked_count(top: QWidget) -> int:
     return sum(needs_help(w) for w in [top, *top.findChildren(QWidget)])
 
@@ -120,11 +127,14 @@ def test_every_visible_control_of_every_view_has_help(win, qtbot):
     missing: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
     reported: set[int] = set()
+    missing_tabs: set[str] = set()
+
 
     def check(where: str, top: QWidget) -> None:
         qtbot.wait(50)  # layouts settle, late widgets show
         counts[where] = checked_count(top)
-        found = missing_help(top, reported)
+        found = missing_help(top, reported) + [t for t in tabs_missing_help(top) if t not in missing_tabs]
+        missing_tabs.update(tabs_missing_help(top))
 
         if found:
             missing[where] = found
