@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self._tf_task: jobs.Job | None = None
         self.training_device: str | None = None  # "CPU" or the GPU's name, once TensorFlow has loaded
         self._extra_tabs()
+        self._explain_view_tabs()
         self.menus = MainMenus(self)
         self.close_guard = CloseGuard(self, self.train)
         s = open_settings()
@@ -117,7 +118,26 @@ class MainWindow(QMainWindow):
             view.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.train.problem.connect(self.show_error)
 
+    def _explain_view_tabs(self) -> None:
+        texts = {
+            "Draw": ("Draw a digit and watch the models read it",
+                     ("Draw a digit; each model gives its probability for every digit, and you can label your "
+                      "drawings to build a small data set of your own.")),
+            "Train": ("Train a network on MNIST and watch it learn",
+                      ("Choose the data, the kind of network and the training settings, then watch the loss and "
+                       "accuracy curves as it learns.")),
+            "Inspect": ("Look inside the model: weights, gradients, mistakes, hidden layers",
+                        "What the chosen model has learned, and where and why it goes wrong."),
+            "Lab": ("Experiments on your drawing: robustness, preprocessing, adversarial nudges, breaking a network",
+                    "Change your drawing or the network itself and see how the models' answers hold up."),
+        }
+        for i in range(self.tabs.count()):
+            tip, what = texts.get(self.tabs.tabText(i), ("", ""))
+            self.tabs.setTabToolTip(i, tip)
+            self.tabs.setTabWhatsThis(i, what)
+
     def _show_title(self, model) -> None:
+
         title = "mnist_desk" if model is None else f"mnist_desk — {model.name}"
         self.setWindowTitle(f"{title} (read-only)" if self.read_only else title)
 

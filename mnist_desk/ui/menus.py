@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
+    QWhatsThis,
     QWidget,
 )
 
@@ -147,6 +148,9 @@ class MainMenus(QObject):
         help_menu = bar.addMenu("&Help")
         self._action("shortcuts", "&Keyboard shortcuts", self.show_shortcuts, key_sequences(Key.HelpContents, "F1"),
                      help_menu)
+        # Shift+F1, then a click on any control: a few plain sentences on what it is and the idea behind it
+        self._action("whats_this", "&What is this?", QWhatsThis.enterWhatsThisMode,
+                     key_sequences(Key.WhatsThis, "Shift+F1"), help_menu)
         about = self._action("about", "&About mnist_desk", self.show_about, menu=help_menu)
         about.setMenuRole(QAction.MenuRole.AboutRole)
 

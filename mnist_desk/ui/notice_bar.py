@@ -20,6 +20,9 @@ class NoticeBar(QFrame):
         close.setText("✕")
         close.setAutoRaise(True)
         close.setToolTip("Hide these notices")
+        close.setWhatsThis("Hides this yellow bar. It lists things found while starting (a file set aside, a "
+                           "folder that cannot be written) that need no answer now.")
+
         close.clicked.connect(self.hide)
         row = QHBoxLayout(self)
         row.setContentsMargins(10, 6, 6, 6)

@@ -26,7 +26,15 @@ class SubViewTabs(QWidget):
             self.tabs.addTab(v, v.title)
             v.message.connect(self.message)
 
+    def explain_tabs(self, texts: dict[str, tuple[str, str]]) -> None:
+        """Each sub-view's tab gets its (tooltip, What's This) from ``texts``, by the view's title."""
+        for i, v in enumerate(self.views):
+            tip, what = texts[v.title]
+            self.tabs.setTabToolTip(i, tip)
+            self.tabs.setTabWhatsThis(i, what)
+
     def show_view(self, name: str) -> None:
+
         """Switch to a sub-view by the start of its title or class name (tests, benchmarks, screenshots)."""
         for v in self.views:
             if v.title.lower().startswith(name.lower()) or type(v).__name__.lower().startswith(name.lower()):

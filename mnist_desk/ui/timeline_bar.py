@@ -8,6 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QWidget
 
+from .help import explain
 from .models import ModelHub
 
 PLAY_STEP_MS = 400  # one snapshot per step: slow enough to read the bars change
@@ -20,16 +21,25 @@ class TimelineBar(QWidget):
         self.play_button = QPushButton()
         self.play_button.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
         self.play_button.setText("Play")
-        self.play_button.setToolTip("Replay the training: every view shows the model as it was, snapshot by snapshot")
+        explain(self.play_button, "Replay the training: every view shows the model as it was, snapshot by snapshot",
+                "Plays the model's training like a film: the app kept copies of the weights (snapshots) while it "
+                "trained, and Play steps through them. Watch the bars on your drawing, the weights and the "
+                "confusion matrix change as the network learns: early snapshots guess almost at random.")
         self.play_button.clicked.connect(self.toggle_play)
         self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setToolTip("Training timeline: drag to see the model as it was at that point of its training "
-                               "(the right end is the model as it is now)")
+        explain(self.slider, "Training timeline: drag to see the model as it was at that point of its training "
+                "(the right end is the model as it is now)",
+                "Each step of this slider is a snapshot of the model's weights saved during training, after some "
+                "batches or epochs (an epoch is one pass through all the training images). Drag left to go back "
+                "in time: the Draw, Train and Inspect views show the model as it was then. A model opened from a "
+                "file without its training history has no timeline.")
         self.slider.setPageStep(1)
         self.slider.valueChanged.connect(self._on_slider)
         self.label = QLabel()
         self.label.setMinimumWidth(260)
-        self.label.setToolTip("Which snapshot the views show")
+        explain(self.label, "Which snapshot the views show",
+                "Which moment of the training the views show now: the epoch and batch of the snapshot.")
+
         lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 2, 8, 2)
         title = QLabel("Timeline")

@@ -26,7 +26,7 @@ MENUS = {
     "File": ["Open image…", "Open model…", "Save drawing…", "Export digits…", "Quit"],
     "Edit": ["Undo", "Redo", "Clear drawing", "Label drawing as"],
     "View": ["Draw", "Train", "Inspect", "Lab", "Theme"],
-    "Help": ["Keyboard shortcuts", "About mnist_desk"],
+    "Help": ["Keyboard shortcuts", "What is this?", "About mnist_desk"],
 }
 
 
@@ -170,10 +170,11 @@ def test_the_shortcuts_list_is_built_from_the_actions(win, qtbot):
     table = win.menus.shortcuts_table
     listed = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
     with_keys = [a for a in win.menus.actions.values() if a.shortcuts()]
-    assert table.rowCount() == len(with_keys) == 23
+    assert table.rowCount() == len(with_keys) == 24
     assert listed["File > Open image…"].startswith("Ctrl+O") and listed["Edit > Clear drawing"] == "Esc"
     assert listed["Edit > Label drawing as > 7"] == "7" and listed["View > Inspect"] == "Ctrl+3"
     assert listed["View > Lab"] == "Ctrl+4"
+    assert listed["Help > What is this?"] == "Shift+F1"
     click_dialog_button(qtbot, win.menus.shortcuts_dialog, "Close")
     assert not win.menus.shortcuts_dialog.isVisible()
 

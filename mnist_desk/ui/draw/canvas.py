@@ -57,6 +57,11 @@ class DrawingCanvas(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setToolTip("Draw a digit. Ctrl+Z undo, Ctrl+Shift+Z redo, Esc clear, 0-9 label it for 'My digits'.")
+        self.setWhatsThis("The drawing canvas. Draw one digit with the mouse, a pen or a finger; every model "
+                          "reads it after each stroke. You can also drop a picture of a digit here. Right-click "
+                          "or Esc clears it; the keys 0-9 label your drawing and keep it in My digits, a small "
+                          "data set of your own to test (or train) models with.")
+
 
     # ------------------------------------------------------------------ geometry
     def _target_rect(self) -> QRectF:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWi
 
 from ...core.verdict import DIGIT, UNSURE, Thresholds, Verdict, decide, format_confidence
 from ...core.verdict import NOT_A_DIGIT as NOT_A_DIGIT_KIND  # (not core.non_digits.NOT_A_DIGIT, the training label)
+from ..help import explain
 from ..plot_legend import legend_outside
 
 COLORS = [(40, 110, 200), (230, 130, 30), (60, 170, 80)]
@@ -31,6 +32,11 @@ class PredictionBars(QWidget):
         ax = self.plot.getAxis("bottom")
         ax.setTicks([[(i, str(i)) for i in range(10)]])
         self.plot.getAxis("left").setLabel("probability")
+        explain(self.plot, "How likely each model finds each digit, 0 to 9 (each model's bars add up to 1)",
+                "The network's last layer gives one number per digit (a logit); softmax turns those into "
+                "probabilities that add up to 1. A tall bar means the model is confident; bars spread over several "
+                "digits mean it hesitates. Each compared model has its own colour, so you can see where models "
+                "disagree. Try a sloppy 4 or 9 and watch the probability move between them.")
         self.legend = legend_outside(self.plot, "beside", labelTextColor=(20, 20, 20), frame=False)
         self.items = []
         for c in COLORS:
@@ -79,6 +85,10 @@ class ModelInputView(QLabel):
         self.image: np.ndarray | None = None
         self.setToolTip("What the model sees: your drawing cropped, scaled to 20x20, stroke width normalised, "
                         "centred by its centre of mass in 28x28 - the way MNIST digits were made.")
+        self.setWhatsThis("The 28x28 grey picture the network actually receives. MNIST's digits were made this way: "
+                          "the ink cropped, scaled to fit 20x20 pixels and placed so its centre of mass sits in the "
+                          "middle. Your drawing gets the same treatment, otherwise the model would meet something "
+                          "unlike anything it learned from. Each square is one input pixel (0 = black, 1 = white ink).")
 
     def set_image(self, x28: np.ndarray | None) -> None:
         self.image = None if x28 is None else np.asarray(x28)
@@ -106,6 +116,12 @@ class TopDigit(QWidget):
         self.digit.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.digit.setMinimumWidth(90)
         self.caption = QLabel("Draw a digit")
+        explain(self, "The main model's answer and how sure it is",
+                "The answer of the model chosen under Model. A digit when it is confident; \"a or b?\" when it is "
+                "unsure: its top probability is below the level most real digits reach, but two digits share "
+                "most of it; \"not a digit\" when the probability is spread over many digits (a scribble). The "
+                "percentage is the model's calibrated confidence: of drawings it is 90% sure of, about 9 in 10 "
+                "are right.")
         f2 = QFont()
         f2.setPointSize(13)
         self.caption.setFont(f2)
@@ -164,6 +180,11 @@ class AnswerLine(QLabel):
         self.setWordWrap(True)
         self.setTextFormat(Qt.TextFormat.RichText)
         self.setToolTip("Every compared model's own answer: a digit, \"a or b?\" when it is unsure, or \"not a digit\"")
+        self.setWhatsThis("One answer per model, in the colour of its bars. Different networks trained on the same "
+                          "digits can disagree on a hard drawing: comparing them shows which kinds of network are "
+                          "more robust. \"Unsure\" (a or b?) means the model's best guess is not confident enough "
+                          "and two digits share most of the probability.")
+
         self.answers: list[tuple[str, Verdict]] = []
 
     def set_answers(self, answers: list[tuple[str, Verdict]]) -> None:

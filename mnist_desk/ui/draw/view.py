@@ -30,6 +30,7 @@ from ...core.preprocess import prepare_drawing, prepare_drawing_placed
 from ...core.verdict import Thresholds, decide
 from .canvas import DrawingCanvas
 from ..elided_combo import ElidedComboBox
+from ..help import explain
 from ..remembered import open_settings, read_int, read_json, write_json
 from ..models import ModelHub
 from .prediction_view import AnswerLine, ModelInputView, PredictionBars, TopDigit
@@ -112,9 +113,14 @@ class DrawTab(QWidget):
         self.width_slider = QSlider(Qt.Orientation.Horizontal)
         self.width_slider.setRange(4, 48)
         self.width_slider.setValue(int(self.canvas.pen_width))
-        self.width_slider.setToolTip("Pen width (pixels of the 280x280 canvas)")
+        explain(self.width_slider, "Pen width (pixels of the 280x280 canvas)",
+                "How thick your strokes are. The model's input is shrunk to 28x28 and the stroke width is evened "
+                "out, so the width matters less than you might think: try a very thin and a very thick 1.")
         self.width_slider.valueChanged.connect(lambda v: setattr(self.canvas, "pen_width", float(v)))
         self.eraser_box = QCheckBox("Eraser")
+        explain(self.eraser_box, "Draw with white to rub out ink",
+                "When ticked, your strokes remove ink instead of adding it. Rub out part of a digit (the top of a "
+                "7, the loop of a 9) and watch how the models change their minds.")
         self.eraser_box.toggled.connect(lambda on: setattr(self.canvas, "eraser", on))
         tools.addWidget(QLabel("Pen"))
         tools.addWidget(self.width_slider, 1)
@@ -130,13 +136,17 @@ class DrawTab(QWidget):
         ):
             b = QToolButton()
             b.setText(text)
-            b.setToolTip(tip)
+            explain(b, tip, tip + ". The keyboard shortcut is listed under Help > Keyboard shortcuts (F1).")
             b.clicked.connect(slot)
             tools.addWidget(b)
             self.buttons[key] = b
         self.saliency_box = QCheckBox("Saliency")
-        self.saliency_box.setToolTip("Paint the gradient of the top class's logit with respect to each input pixel over the "
-                                     "drawing: red where changing the ink would change the answer most.")
+        explain(self.saliency_box, "Paint the gradient of the top class's logit with respect to each input pixel over "
+                "the drawing: red where changing the ink would change the answer most.",
+                "A saliency map: for every pixel, how much the model's score for its answer would change if that "
+                "pixel were a little darker or lighter (the gradient, found by backpropagation, the same "
+                "calculation that trains the network). Red pixels matter most to the answer. It shows what the "
+                "model looks at, which is not always what a person looks at.")
         self.saliency_box.toggled.connect(self._on_saliency_toggled)
         tools.addWidget(self.saliency_box)
 
@@ -147,13 +157,24 @@ class DrawTab(QWidget):
         pick = QGridLayout()
         self.model_combo = ElidedComboBox("The model that reads your drawing: shipped models and every model you trained")
         self.model_combo.activated.connect(lambda i: self.hub.select(self.model_combo.itemData(i)))
+        self.model_combo.setWhatsThis("The model that reads your drawing, and the one the Train, Inspect and Lab views "
+                                      "look at. Shipped models come from the classic MNIST notebooks (a linear model, a "
+                                      "multi-layer perceptron, convolutional networks); models you train appear here "
+                                      "too, with their test accuracy: the share of 10,000 unseen MNIST digits they "
+                                      "read correctly.")
         self.compare_combos = [ElidedComboBox("Show a second or third model's bars for the same drawing") for _ in range(2)]
+        for c in self.compare_combos:
+            c.setWhatsThis("Pick another model to read the same drawing: its bars appear beside the main model's in "
+                           "its own colour, and the Lab runs its experiments on it too. Comparing shows that models "
+                           "with the same test accuracy can still disagree on your digits.")
         for c in [self.model_combo, *self.compare_combos]:
             # long model labels must not widen the window beyond a laptop screen
             c.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             c.setMinimumContentsLength(8)
         open_model = QPushButton("Open model file…")
-        open_model.setToolTip("Open a .keras model from anywhere")
+        explain(open_model, "Open a .keras model from anywhere",
+                "Load a model saved by Keras (a .keras file), for example one trained in a notebook. It must take "
+                "28x28 grey images and give 10 outputs, one per digit.")
         open_model.clicked.connect(self.open_model)
         self.buttons["open_model"] = open_model
         pick.addWidget(QLabel("Model"), 0, 0)
@@ -168,6 +189,9 @@ class DrawTab(QWidget):
         pick.setColumnStretch(1, 1)  # room goes to the pickers, so that more names show whole, not to the labels
 
         sees = QGroupBox("What the model sees")
+        explain(sees, "Your drawing as the network receives it: 28x28 grey pixels",
+                "Networks do not see your big drawing: they get 784 numbers, the brightness of 28x28 pixels, "
+                "prepared the way MNIST's digits were. If the picture here looks wrong, the answer will be too.")
         sl = QVBoxLayout(sees)
         sl.addWidget(self.model_input, 0, Qt.AlignmentFlag.AlignCenter)
 
@@ -203,13 +227,20 @@ class DrawTab(QWidget):
 
     def _build_digits_panel(self) -> QGroupBox:
         box = QGroupBox("My digits: press 0-9 to label your drawing")
+        explain(box, "Your own labelled digits, and how well each model reads them",
+                "A small data set of your handwriting. Label a drawing with its true digit (the buttons or keys "
+                "0-9) and it is kept. The table shows each model's accuracy on your digits: often lower than on "
+                "MNIST's test set, because your drawings come from a different hand and tool than MNIST's "
+                "(a 'distribution shift'). You can add them to a training run in the Train view.")
         v = QVBoxLayout(box)
         row = QHBoxLayout()
         self.digit_buttons = []
         for d in range(10):
             b = QToolButton()
             b.setText(str(d))
-            b.setToolTip(f"Label the drawing as {d} and add it to your digits (key {d})")
+            explain(b, f"Label the drawing as {d} and add it to your digits (key {d})",
+                    f"Tells the app the drawing is a {d} (its label, the right answer) and keeps it in My digits. "
+                    "Labelled examples are what supervised learning learns from and is tested on.")
             b.clicked.connect(lambda _=False, d=d: self.label_current(d))
             row.addWidget(b)
             self.digit_buttons.append(b)
@@ -223,12 +254,20 @@ class DrawTab(QWidget):
         self.digits_table.verticalHeader().setVisible(False)
         self.digits_table.setMaximumHeight(120)
         self.digits_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        explain(self.digits_table, "Each model's accuracy on your labelled digits, and which digits it gets wrong",
+                "One row per model: the share of your labelled digits it reads correctly, and for each digit how "
+                "many of yours it got wrong. It tells you which model copes best with your handwriting.")
         v.addWidget(self.digits_table)
         row2 = QHBoxLayout()
         undo_label = QPushButton("Remove last")
         undo_label.clicked.connect(self.remove_last_digit)
+        explain(undo_label, "Forget the last digit you labelled",
+                "Removes the most recently labelled digit from My digits, for when you pressed the wrong key.")
         export = QPushButton("Export .npz…")
-        export.setToolTip("Export your labelled digits as a .npz in MNIST's own layout (x_train, y_train)")
+        explain(export, "Export your labelled digits as a .npz in MNIST's own layout (x_train, y_train)",
+                "Saves your digits as a numpy .npz file laid out like keras.datasets.mnist (images in x_train, "
+                "labels in y_train), so a notebook can load them like MNIST itself.")
+
         export.clicked.connect(self.export_digits)
         self.buttons["export_digits"] = export
         row2.addWidget(undo_label)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QP
 
 from ...core.model_cache import file_key
 from .. import jobs
+from ..help import explain
 from .figures import save_figure
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,11 @@ class StatusLine(QWidget):
         self.bar.setMaximumWidth(220)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancelRequested)
+        explain(self.bar, "How far the calculation has got",
+                "Slow calculations (running thousands of test images through the model, projections, "
+                "gradients) run in the background; this bar shows their progress. The window stays usable.")
+        explain(self.cancel_button, "Stop the calculation going on",
+                "Stops the background calculation; nothing is lost, it starts again when you ask for it.")
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.label, 1)
@@ -232,7 +238,10 @@ class InspectView(QWidget):
         self.status = StatusLine()
         self._slots: list[JobSlot] = []
         self.export_button = QPushButton("Export PNG/SVG…")
-        self.export_button.setToolTip("Save this view as a PNG or SVG figure (same content and colour scales)")
+        explain(self.export_button, "Save this view as a PNG or SVG figure (same content and colour scales)",
+                "Saves what this view shows as a picture (PNG) or a drawing that scales without blur (SVG), for "
+                "a report, slides or a worksheet.")
+
         self.export_button.clicked.connect(self.export_dialog)
 
     def slot(self, name: str) -> JobSlot:

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidg
 
 from ...core.inspection import cell_indices
 from ...core.verdict import format_confidence
+from ..help import explain
 from . import work
 from .common import LRU, InspectView, model_key
 from .figures import confusion_figure
@@ -38,11 +39,21 @@ class ErrorsView(InspectView):
         self.heatmap = ConfusionHeatmap()
         self.heatmap.cellClicked.connect(self.open_cell)
         self.heatmap.setToolTip("Click a cell to see its images")
+        self.heatmap.setWhatsThis("The confusion matrix: MNIST's 10,000 test images sorted by their true digit "
+                                  "(rows) and the model's answer (columns). The diagonal holds the images read "
+                                  "correctly; every other cell counts one kind of mistake, e.g. row 4, column 9: "
+                                  "fours read as nines. Bright cells off the diagonal are the pairs the model "
+                                  "confuses. Click a cell to see its images.")
         self.info = QLabel(" ")
         self.gallery_title = QLabel("Click a cell of the matrix to see its images")
         self.gallery_title.setWordWrap(True)
         self.gallery = Gallery()
         self.gallery.picked.connect(self._on_pick)
+        explain(self.gallery, "The test images of the chosen cell; click one to study it",
+                "The test images behind the matrix cell you clicked: for a cell off the diagonal, the digits the "
+                "model got wrong, with how sure it was. Many are genuinely hard, even for people. Click one to "
+                "load it into the canvas and the Gradients view.")
+
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)

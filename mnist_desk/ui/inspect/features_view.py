@@ -14,6 +14,7 @@ from .common import LRU, InspectView, image_key, model_key
 from .gallery import Gallery, digit_qimage
 from .figures import scatter_figure
 from .panels import CLASS_COLOURS, GREY, Panel, Tile
+from ..help import explain
 from ..plot_legend import legend_outside
 
 DEFAULT_POINTS = 2000
@@ -43,24 +44,42 @@ class FeaturesView(InspectView):
         self.layer = QComboBox()
         self.layer.setToolTip("The hidden layer whose activations are projected (default: the last before the logits)")
         self.layer.setMinimumContentsLength(12)
+        self.layer.setWhatsThis("Which hidden layer to look at. A hidden layer turns each image into a list of "
+                                "numbers (its activations, or features). Layers near the output have sorted the "
+                                "digits best, so their pictures show the clearest groups.")
         self.count = QSpinBox()
         self.count.setRange(100, 10_000)
         self.count.setSingleStep(500)
         self.count.setValue(DEFAULT_POINTS)
         self.count.setSuffix(" test images")
+        explain(self.count, "How many test images are plotted as dots",
+                "Each dot is one test image. More dots show the groups better; t-SNE takes clearly longer with "
+                "more.")
         self.method = QComboBox()
         self.method.addItems(["PCA", "t-SNE"])
         self.method.setToolTip("PCA: a linear projection, instant; the drawing is projected onto it.\n"
                                "t-SNE (scikit-learn): keeps neighbourhoods, so classes separate clearly; takes a while,\n"
                                "runs with progress and can be cancelled. The drawing is placed at the mean of its\n"
                                f"{NEIGHBOURS} nearest plotted points (t-SNE cannot project new points).")
+        self.method.setWhatsThis("How the many numbers of a hidden layer are squeezed into two, so they can be "
+                                 "drawn as a map. PCA keeps the directions along which the images differ most; "
+                                 "t-SNE keeps images that are close in the layer close on the map. Either way, "
+                                 "the distances on the map are only a rough guide.")
         self.compute_button = QPushButton("Compute")
-        self.compute_button.setToolTip("Compute the projection with these settings")
+        explain(self.compute_button, "Compute the projection with these settings",
+                "Runs the test images through the model up to the chosen layer and projects them with the chosen "
+                "method. It runs in the background; t-SNE can take a minute.")
         self.compute_button.clicked.connect(lambda: self.refresh(force=True))
 
         self.plot = pg.PlotWidget(background="w")
         self.plot.setMenuEnabled(False)
         self.plot.hideButtons()
+        explain(self.plot, "Test images as dots, placed by what the hidden layer makes of them; the star is "
+                "your drawing",
+                "A map of the hidden layer: every dot is a test image, coloured by its true digit, and images "
+                "the network finds alike lie close together. Clear, separate clusters mean the layer has learned "
+                "to tell the digits apart; the star shows where your drawing lands among them. Point at a dot to "
+                "see its image.")
         self.legend = legend_outside(self.plot, "beside", labelTextColor=(20, 20, 20), frame=False)
         self.scatters = []
         for d in range(10):
@@ -76,11 +95,18 @@ class FeaturesView(InspectView):
         self.hover_image = QLabel()
         self.hover_image.setFixedSize(112, 112)
         self.hover_image.setStyleSheet("background: black")
+        explain(self.hover_image, "The test image under the pointer",
+                "The test image of the dot you point at in the map, so you can see which images lie where.")
         self.hover_text = QLabel("Point at a dot to see its digit")
         self.hover_text.setWordWrap(True)
         self.neighbours_title = QLabel(f"The {NEIGHBOURS} nearest training images to your drawing in this hidden space")
         self.neighbours_title.setWordWrap(True)
         self.neighbours = Gallery(side=48)
+        explain(self.neighbours, "The training images the hidden layer finds most like your drawing",
+                "Your drawing's nearest neighbours in the hidden layer: the training images whose activations "
+                "are closest to your drawing's. If they show the digit you meant, the network 'sees' your "
+                "drawing as you do; if not, they show what it mistook it for.")
+
         side = QWidget()
         sl = QVBoxLayout(side)
         sl.setContentsMargins(0, 0, 0, 0)

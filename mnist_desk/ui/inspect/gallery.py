@@ -36,6 +36,11 @@ class Gallery(QListWidget):
         self.setSpacing(2)
         self._queue = None
         self.itemClicked.connect(lambda it: self.picked.emit(int(it.data(Qt.ItemDataRole.UserRole))))
+        self.setToolTip("Test images; click one to load it into the canvas and the Gradients view")
+        self.setWhatsThis("Images from MNIST's test set, with what the model answered. Click one to load it into "
+                          "the canvas and see, in the Gradients view, which pixels drove the answer. Looking at "
+                          "the actual images behind a number is the best way to understand a model's mistakes.")
+
 
     CHUNK = 150  # items added per event-loop turn, so a cell of 1,000 images never freezes the window
 

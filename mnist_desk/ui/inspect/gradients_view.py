@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushBu
 from ...core.verdict import format_confidence
 from . import work
 from .common import LRU, InspectView, image_key, model_key
+from ..help import explain
 from .mosaic_view import MosaicView
 from .figures import panels_figure
 from .panels import DIVERGING, GREY, ColourBar, Panel, Tile, mosaic, range_info
@@ -59,23 +60,44 @@ class GradientsView(InspectView):
         self.source = QComboBox()
         self.source.addItems([DRAWING, TEST])
         self.source.setToolTip("Differentiate your drawing, or an image of the MNIST test set")
+        self.source.setWhatsThis("Which picture the gradients are computed for: your drawing from the canvas, or "
+                                 "one of MNIST's 10,000 test images (chosen by its number).")
         self.index = QSpinBox()
         self.index.setRange(0, 9999)
         self.index.setPrefix("#")
         self.index.setToolTip("Index of the test image (the Errors view's gallery picks one for you)")
+        self.index.setWhatsThis("The number of the MNIST test image, 0 to 9999. Clicking an image in the Errors "
+                                "view's gallery sets it for you, which is handy for studying a mistake.")
         self.random_button = QPushButton("Random")
-        self.random_button.setToolTip("A random test image")
+        explain(self.random_button, "A random test image",
+                "Picks a test image at random; try a few and compare how the gradients look on clear digits and "
+                "on sloppy ones.")
         self.target = QComboBox()
         # Logits first: on a confident digit the probabilities' gradients are ~1e-6, a blank grid.
         self.target.addItems(["logits", "probabilities"])
-        self.target.setToolTip(TARGET_TIP)
+        explain(self.target, TARGET_TIP,
+                "What the gradients measure. For each digit, the picture shows how much that digit's score would "
+                "rise (red) or fall (blue) if each pixel got more ink. Logits are the raw scores before softmax; "
+                "probabilities are after it, and go flat once the model is sure, so logits usually show more.")
         self.smooth = QCheckBox("SmoothGrad")
-        self.smooth.setToolTip("Average the gradients over noisy copies of the input (Smilkov et al. 2017): less speckle")
+        explain(self.smooth, "Average the gradients over noisy copies of the input (Smilkov et al. 2017): less speckle",
+                "A plain gradient is noisy: neighbouring pixels can get opposite signs. SmoothGrad adds a little "
+                "random noise to the picture many times and averages the gradients, so the shapes that really "
+                "matter stand out.")
         self.samples = QSpinBox()
         self.samples.setRange(2, 200)
         self.samples.setValue(25)
         self.samples.setSuffix(" samples")
+        explain(self.samples, "How many noisy copies SmoothGrad averages",
+                "More copies give a smoother picture but take longer to compute (each copy is one more pass "
+                "backwards through the network).")
         self.grid = MosaicView()
+        explain(self.grid.glw, "For each digit: which pixels would raise (red) or lower (blue) its score",
+                "Saliency maps: one tile per digit, showing the gradient of that digit's score with respect to "
+                "every input pixel, computed by backpropagation (the same calculation that trains the network). "
+                "They show where the model looks and what ink would change its mind: e.g. closing the top of a "
+                "4 turns it towards a 9.")
+
         row = QHBoxLayout()
         for w in (QLabel("Input"), self.source, self.index, self.random_button, QLabel("  Differentiate"), self.target,
                   self.smooth, self.samples):

@@ -8,6 +8,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from ..help import explain
 from .panels import Panel, lut, mosaic
 
 
@@ -36,6 +37,10 @@ class MosaicView(QWidget):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.vb.addItem(self.image)
         self.bar = ColourBarWidget()
+        explain(self.bar, "Which colour means which value",
+                "The colour scale of the pictures beside it: which colour stands for which number. With a "
+                "red-blue scale, red is positive, blue negative and white zero.")
+
         self._captions: list[QGraphicsSimpleTextItem] = []
         self.title = QLabel()
         self.title.setStyleSheet("font-weight: bold")

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSplitter, QTableWidget, QTab
 from . import work
 from .common import InspectView, model_key
 from .figures import summary_figure
+from ..help import explain
 from ..plot_legend import legend_outside
 from .panels import CLASS_COLOURS
 
@@ -55,6 +56,11 @@ class SummaryView(InspectView):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        explain(self.table, "The model's layers, their output shapes and their number of parameters",
+                "The network layer by layer, from the input to the output: each layer's type (Dense: every unit "
+                "sees every input; Conv2D: small filters slid over the image; pooling: shrinks the image; "
+                "dropout: only active in training), the shape of what it passes on, and how many weights it "
+                "learns (its parameters).")
         self.meta = QLabel()
         self.meta.setWordWrap(True)
         self.meta.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -71,6 +77,11 @@ class SummaryView(InspectView):
             p.setLabel("bottom", "epoch")
             p.setMenuEnabled(False)
             self.plots[key] = p
+            explain(p, f"The model's training history: {key} per epoch, on training and validation images",
+                    f"How the {key} changed over the epochs this model was trained, measured on the training "
+                    "images and on the validation images held out from training. When the two part ways, the "
+                    "model has started memorising its training images (overfitting).")
+
             for k, (name, colour) in enumerate(((key, CLASS_COLOURS[0]), ("val_" + key, CLASS_COLOURS[1]))):
                 self.curves[name] = p.plot([], [], pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5, symbolBrush=colour,
                                            name="training" if k == 0 else "validation")

@@ -28,6 +28,20 @@ class InspectTab(SubViewTabs):
         self.features = FeaturesView(hub)
         self.summary = SummaryView(hub)
         self.add_views([self.weights, self.gradients, self.errors, self.features, self.summary])
+        self.explain_tabs({
+            "Weights": ("What the first layer's units look for",
+                        ("The weights the first layer learned, drawn as pictures, and how its units respond to "
+                         "your drawing.")),
+            "Gradients": ("Which pixels would change each digit's score",
+                          "Saliency maps: for each digit, where more ink would raise or lower its score."),
+            "Errors": ("The confusion matrix: which digits the model mixes up, with the images",
+                       "How the model does on MNIST's 10,000 test images, mistake by mistake."),
+            "Hidden features": ("A map of what a hidden layer makes of the test images",
+                                "Test images placed by their hidden-layer activations: do the digits form groups?"),
+            "Summary": ("The model's layers, sizes and training history",
+                        "The architecture layer by layer, the number of weights and the training curves."),
+        })
+
         self.header = QLabel("No model yet")
         self.header.setStyleSheet("font-weight: bold")
         lay = QVBoxLayout(self)

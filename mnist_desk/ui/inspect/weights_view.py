@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSplitter, QVBoxLa
 from ...core import inspection as ins
 from ...core.inspection import FirstLayerWeights
 from . import work
+from ..help import explain
 from .common import LRU, InspectView, image_key, model_key
 from .mosaic_view import MosaicView
 from .figures import panels_figure
@@ -92,10 +93,23 @@ class WeightsView(InspectView):
         self._shown: tuple | None = None
         self.weights_grid = MosaicView()
         self.drawing_grid = MosaicView()
+        explain(self.weights_grid.glw, "The first layer's weights, one small picture per unit or filter",
+                "Each tile shows what one unit of the first layer looks for: its weight for every pixel (or, in "
+                "a convnet, each small filter). Red pixels push the unit up when they hold ink, blue ones push it "
+                "down. A linear model's ten tiles look like blurry templates of the digits; a convnet's filters "
+                "look like tiny edge and stroke detectors. Scroll to zoom, hover a tile for its numbers.")
+        explain(self.drawing_grid.glw, "What the first layer's units make of your drawing",
+                "The same units applied to your drawing: how strongly each responds (its activation). For a "
+                "convnet these are feature maps, one per filter, showing where in the drawing the filter found "
+                "its pattern. Draw something and see which filters light up.")
         self.shared_box = QCheckBox("One colour scale for all images")
         self.shared_box.setToolTip("On: every image uses the same limits, so strengths compare across units.\n"
                                    "Off: each image is scaled to its own largest |weight| (hover shows the range).")
         self.shared_box.toggled.connect(lambda _on: self._show_weights(force=True))
+        self.shared_box.setWhatsThis("Whether all tiles share one colour scale. Shared: a faint tile really has "
+                                     "small weights, so you can compare units. Not shared: each tile uses its "
+                                     "own range, which shows the pattern of even a weak unit.")
+
         self._shared_by_kind: dict[str, bool] = {"linear": True, "conv": True, "dense": False}
         self.info = QLabel(" ")
         top = QHBoxLayout()

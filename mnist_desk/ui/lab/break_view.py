@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlid
 from ...core.inspection import first_layer_weights_of_net
 from ...core.lab.breaking import first_layer_units
 from ..draw.prediction_view import PredictionBars
+from ..help import explain
 from ..inspect.common import model_key
 from ..inspect.mosaic_view import MosaicView
 from ..inspect.panels import GREY, Tile
@@ -47,18 +48,26 @@ class BreakView(LabView):
                                 ("Silence half", "A random half of them off", lambda: self._set_silenced("half")),
                                 ("Silence none", "Every unit back on", lambda: self._set_silenced("none"))):
             b = QPushButton(text)
-            b.setToolTip(tip)
+            explain(b, tip, "Silencing a unit sets its output to zero, as if it had been cut out of the network. "
+                    "Networks spread what they know over many units, so silencing a few often changes little "
+                    "(they degrade gracefully); silencing many shows how much each layer is needed. The line "
+                    "above the bars gives the test accuracy of the damaged network.")
             b.clicked.connect(slot)
             row.addWidget(b)
         row.addWidget(QLabel("Noise on the weights of"))
         self.noise_layer = QComboBox()
-        self.noise_layer.setToolTip("The layer whose weights are shaken")
+        explain(self.noise_layer, "The layer whose weights are shaken",
+                "Which layer gets random noise on its weights. Try the first layer and the last: some layers "
+                "tolerate much more damage than others.")
         self.noise_layer.activated.connect(lambda _i: self._timer.start())
         row.addWidget(self.noise_layer)
         self.noise = QSlider(Qt.Orientation.Horizontal)
         self.noise.setRange(0, NOISE_STEPS)
         self.noise.setToolTip("Gaussian noise added to every weight of the chosen layer, as a multiple of the "
                               "spread of its weights")
+        self.noise.setWhatsThis("Adds random (Gaussian) noise to every weight of the chosen layer, scaled by how "
+                                "spread out its weights are: 1× is noise as large as the weights themselves. "
+                                "Watch the test accuracy fall as the network forgets what it learned.")
         self.noise.valueChanged.connect(self._noise_moved)
         row.addWidget(self.noise, 1)
         self.noise_label = QLabel("0.00×")
@@ -67,6 +76,12 @@ class BreakView(LabView):
         row.addWidget(self.export_button)
         self.units = MosaicView()
         self.units.tileClicked.connect(self._toggle)
+        explain(self.units.glw, "The first layer's units: click one to silence it, click again to bring it back",
+                "Each tile is one unit of the first layer (a filter of a convnet, a hidden unit of a perceptron, "
+                "a class template of a linear model), drawn from its weights. Click a tile to switch the unit "
+                "off and see what the network loses: for a linear model, silencing the 3 template means it can "
+                "no longer answer 3.")
+
         self.bars = PredictionBars()
         self.accuracy = QLabel(" ")
         self.accuracy.setWordWrap(True)

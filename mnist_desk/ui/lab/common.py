@@ -13,6 +13,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from ..draw.prediction_view import COLORS
+from ..help import explain
 from ..inspect.common import InspectView
 from ..inspect.panels import DIVERGING, colourise
 
@@ -63,14 +64,16 @@ class PictureView(QLabel):
     """A 28x28 array enlarged without smoothing: grey for inputs, or a diverging colour map (blue
     negative, white zero, red positive) for changes and gradients."""
 
-    def __init__(self, scale: int = 5, tip: str = "", parent=None):
+    def __init__(self, scale: int = 5, tip: str = "", what: str = "", parent=None):
         super().__init__(parent)
         self.scale = scale
         self.setFixedSize(28 * scale + 2, 28 * scale + 2)
         self.setStyleSheet("background: #222; border: 1px solid #888;")
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setToolTip(tip)
+        explain(self, tip, what or f"{tip}. Each square is one of the 28x28 pixels the model reads; in colour, red "
+                "is positive, blue negative and white zero.")
         self.image: np.ndarray | None = None
+
 
     def set_image(self, a: np.ndarray | None, diverging: bool = False) -> None:
         self.image = None if a is None else np.asarray(a, np.float32)

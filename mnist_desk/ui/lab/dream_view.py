@@ -12,7 +12,9 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlid
 
 from ...core.lab import dream
 from . import work
+from ..help import explain
 from .common import LabView, PictureView, titled
+
 from .figures import images_figure
 
 FRAME_MS = 33  # the animation shows the newest frame at most this often
@@ -41,6 +43,9 @@ class DreamView(LabView):
         row.addWidget(QLabel("What does"))
         self.model_combo = QComboBox()
         self.model_combo.activated.connect(self._model_chosen)
+        explain(self.model_combo, "Which model to ask (the ones compared in the Draw view)",
+                "The model whose idea of a digit is drawn. Different architectures have very different ideas: "
+                "compare a linear model with a convnet.")
         row.addWidget(self.model_combo)
         row.addWidget(QLabel("think a"))
         self.klass = QComboBox()
@@ -48,11 +53,16 @@ class DreamView(LabView):
             self.klass.addItem(str(d), d)
         self.klass.setCurrentIndex(7)
         self.klass.activated.connect(lambda _i: self._show_template())
+        explain(self.klass, "The digit to draw the model's idea of",
+                "The digit whose score the picture is pushed to raise.")
         row.addWidget(self.klass)
         row.addWidget(QLabel("looks like? Start from"))
         self.start = QComboBox()
         self.start.addItem("the average digit", dream.MEAN_DIGIT)
         self.start.addItem("your drawing", dream.YOUR_DRAWING)
+        explain(self.start, "The picture the push starts from",
+                "Start from the average of all MNIST digits (a grey blur) or from your own drawing: starting from "
+                "your 3 and pushing toward 8 shows what the model would need to see added.")
         row.addWidget(self.start)
         row.addWidget(QLabel("smoothness"))
         self.smoothness = QSlider(Qt.Orientation.Horizontal)
@@ -61,9 +71,18 @@ class DreamView(LabView):
         self.smoothness.setMaximumWidth(120)
         self.smoothness.setToolTip("How strongly the picture is kept smooth while it is pushed toward the class: "
                                    "0 lets it become the noise the network happens to respond to")
+        self.smoothness.setWhatsThis("Without a pull toward smooth pictures, the push finds speckled patterns that "
+                                     "raise the score but look like nothing to a person (a sign that the network "
+                                     "does not read digits as we do). More smoothness keeps the picture "
+                                     "digit-like.")
         row.addWidget(self.smoothness)
         self.run_button = QPushButton("Show me")
         self.run_button.clicked.connect(self.run_ascent)
+        explain(self.run_button, "Push the picture toward the chosen digit and watch it change",
+                "Gradient ascent on the input: instead of changing the weights to fit the pictures (training), "
+                "the weights stay fixed and the picture is changed, step by step, to raise the chosen digit's "
+                "score. The result is what the model 'thinks' the digit looks like.")
+
         row.addWidget(self.run_button)
         row.addStretch(1)
         row.addWidget(self.export_button)

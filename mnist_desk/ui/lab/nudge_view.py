@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.lab.attacks import FGSM, ITERATIVE
+from ..help import explain
 from ..inspect.common import LRU, image_key, model_key
 from . import work
 from .common import LabView, PictureView, titled
@@ -53,17 +54,29 @@ class NudgeView(LabView):
             self.target.addItem(str(d), d)
         self.target.setCurrentIndex(3)
         self.target.activated.connect(lambda _i: self._timer.start())
+        explain(self.target, "The digit the nudge tries to make the models answer",
+                "The wrong answer the attack aims for. The nudge changes each pixel of your drawing a little, in "
+                "the direction that raises this digit's score most (found with the gradient, the same tool that "
+                "trains the network). Some digits are much easier targets than others.")
         row.addWidget(self.target)
         self.method = QComboBox()
         for key, text in METHODS.items():
             self.method.addItem(text, key)
         self.method.activated.connect(lambda _i: self._timer.start())
+        explain(self.method, "How the nudge is made: one step, or many small steps",
+                "One step (FGSM, the fast gradient sign method) moves every pixel by the full budget at once, "
+                "in the direction of the gradient's sign. Many small steps follow the gradient repeatedly within "
+                "the budget: slower, but it fools models with a smaller change.")
         row.addWidget(self.method)
         row.addWidget(QLabel("budget ε"))
         self.epsilon = QSlider(Qt.Orientation.Horizontal)
         self.epsilon.setRange(0, EPSILON_STEPS)
         self.epsilon.setValue(10)
         self.epsilon.setToolTip("How far each pixel may move (0 = not at all, 1 = from black to white)")
+        self.epsilon.setWhatsThis("The attack's budget, ε (epsilon): the most any single pixel may change. A small "
+                                  "budget leaves the drawing looking the same to you, yet often changes the "
+                                  "model's answer: an adversarial example. It shows that networks read digits "
+                                  "quite differently from people.")
         self.epsilon.valueChanged.connect(self._epsilon_moved)
         row.addWidget(self.epsilon, 1)
         self.epsilon_label = QLabel()
@@ -72,6 +85,9 @@ class NudgeView(LabView):
         self.search_button = QPushButton("Smallest ε for each model")
         self.search_button.setToolTip("For each model, the smallest budget with which an attack made against that "
                                       "model makes it answer the chosen digit")
+        self.search_button.setWhatsThis("Searches, for every model, the smallest budget ε at which a nudge made "
+                                        "against that model makes it answer the chosen digit. A larger number "
+                                        "means a model that is harder to fool (more robust).")
         self.search_button.clicked.connect(self.find_smallest)
         row.addWidget(self.search_button)
         row.addWidget(self.export_button)
@@ -93,6 +109,11 @@ class NudgeView(LabView):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setMaximumHeight(130)
+        explain(self.table, "Each model's answer before and after the nudge, and the smallest budget that fools it",
+                "One row per model: what it answers for your drawing, what it answers for the nudged drawing, "
+                "and (after Smallest ε) how small a nudge is enough to fool it. A nudge made against one model "
+                "often fools others too: attacks transfer.")
+
         lay = QVBoxLayout(self)
         lay.addLayout(row)
         lay.addLayout(pics)

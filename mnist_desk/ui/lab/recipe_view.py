@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPush
 from ...core.lab import transforms as tr
 from ...core.preprocess import STEP_EXPLANATIONS, RecipeSteps
 from ..draw.prediction_view import ModelInputView, PredictionBars
+from ..help import explain
 from . import work
 from .common import LabView
 from .figures import images_figure
@@ -39,6 +40,9 @@ class RecipeView(LabView):
             box = QCheckBox(STEP_NAMES[f.name])
             box.setChecked(True)
             box.toggled.connect(lambda _on: self._steps_changed())
+            explain(box, f"Switch this preprocessing step on or off: {STEP_NAMES[f.name].lower()}",
+                    STEP_EXPLANATIONS[f.name] + " Switch it off to see what the models make of your drawing "
+                    "without it: preprocessing makes a new drawing look like the data the models learned from.")
             note = QLabel(STEP_EXPLANATIONS[f.name])
             note.setWordWrap(True)
             note.setStyleSheet("color: #555")
@@ -50,14 +54,24 @@ class RecipeView(LabView):
         for text, on in (("All on (the MNIST recipe)", True), ("All off (the canvas shrunk to 28x28)", False)):
             b = QPushButton(text)
             b.clicked.connect(lambda _=False, on=on: self.set_all(on))
+            explain(b, "Every step on: what the Draw view does" if on else
+                    "Every step off: the canvas simply shrunk to 28x28 pixels",
+                    "All on is the full MNIST recipe, used everywhere else in the app. All off hands the models "
+                    "your canvas shrunk to 28x28 as it is: a small or off-centre drawing then looks nothing like "
+                    "MNIST's digits, and the answers show how much the recipe matters.")
             row.addWidget(b)
         row.addStretch(1)
         row.addWidget(self.export_button)
 
         self.full_view = ModelInputView(scale=5)
         self.full_view.setToolTip("The full recipe: what the models see in the Draw view")
+        self.full_view.setWhatsThis("Your drawing after every preprocessing step: exactly what the models read in "
+                                    "the Draw view. Compare it with the picture beside it.")
         self.input_view = ModelInputView(scale=5)
         self.input_view.setToolTip("What the models see with the steps switched as above")
+        self.input_view.setWhatsThis("Your drawing after only the steps ticked above: the picture the bars below "
+                                     "answer for.")
+
         pics = QHBoxLayout()
         for title, view in (("Full recipe", self.full_view), ("With these steps", self.input_view)):
             col = QVBoxLayout()

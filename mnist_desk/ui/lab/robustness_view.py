@@ -25,11 +25,31 @@ from PySide6.QtWidgets import (
 
 from ...core.lab import transforms as tr
 from ..draw.prediction_view import ModelInputView, PredictionBars
+from ..help import explain
 from ..inspect.common import image_key, model_key
 from . import work
 from .common import LabView, model_colour
 from .figures import sweeps_figure
 
+# What's This of each slider and of its curve, by slider name (the tooltips say what the slider does).
+SLIDER_IDEAS = {
+    "shift_x": "Moves the digit sideways by whole pixels. A multi-layer perceptron gives every pixel its own "
+               "weights, so a digit moved a few pixels looks new to it; a convnet's filters slide over the image "
+               "and cope much better (translation invariance).",
+    "shift_y": "Moves the digit up or down. MNIST's digits are all centred, so a model never saw an off-centre "
+               "one: watch which models keep their answer.",
+    "rotation": "Turns the digit. People read a slightly tilted digit easily; a model only copes with the tilts "
+                "it met in training (augmentation adds some). Past about 45 degrees a 6 becomes a 9 for anyone.",
+    "scale": "Makes the digit smaller or larger. MNIST's digits all fill about 20x20 pixels, so a much smaller "
+             "or larger one is unfamiliar.",
+    "stroke": "Makes the strokes thinner or thicker. A thick pen fills loops (a 6 or 8 becomes a blob); a thin "
+              "one leaves less ink to read.",
+    "noise": "Adds random grey speckle to every pixel (Gaussian noise, of this strength). Models trained on "
+             "clean digits can be surprisingly fragile to it.",
+    "block": "Hides a square of the picture (occlusion); press or drag on the picture to move it. Hiding the "
+             "part that matters (the crossing of a 4, the gap of a 9) shows where each model looks.",
+}
+GENERIC_SLIDER_IDEA = "Changes the picture in one way; the curve beside it shows what that does to the models."
 POSITIONS = 33  # the slider's steps are the sweep's positions, so the marked point lies on the curves
 SWEEP_DELAY_MS = 150  # the curves follow once the slider rests this long (one answer per move is cheap)
 WHERE_TEXT = {
@@ -48,6 +68,8 @@ class FieldView(ModelInputView):
     def __init__(self, scale: int = 6, parent=None):
         super().__init__(scale, parent)
         self.setToolTip("What the models see with the changes applied. Press or drag here to move the hiding block.")
+        self.setWhatsThis("The 28x28 picture the models read, with the sliders' changes applied. If you use the "
+                          "hidden square, press or drag here to place it over the part you want to hide.")
         self.setCursor(Qt.CursorShape.CrossCursor)
 
     def _emit(self, e) -> None:
@@ -71,6 +93,12 @@ class SweepPlot(pg.PlotWidget):
         self.hideButtons()
         self.setMenuEnabled(False)
         self.setFixedHeight(64)
+        explain(self, f"Each model's probability of the followed class as \"{slider.label}\" goes from "
+                f"{slider.lo:g} to {slider.hi:g} {slider.unit}".rstrip(),
+                "A sweep: the same drawing changed by every amount along the slider, each model's probability "
+                "of the followed class drawn as a curve in its colour. The vertical line marks the slider's "
+                "value; the dashed line is 50%. A curve that stays high means a model that is robust to this "
+                "change; one that drops early means a fragile model. " + SLIDER_IDEAS.get(slider.name, ""))
         self.setMinimumWidth(160)
         self.setYRange(0, 1, padding=0.05)
         self.setXRange(slider.lo, slider.hi, padding=0.02)
@@ -116,7 +144,10 @@ class RobustnessView(LabView):
         for where, text in ((tr.BEFORE, "to the drawing (before preprocessing)"),
                             (tr.AFTER, "to what the model sees (after)")):
             b = QRadioButton(text)
-            b.setToolTip(WHERE_TEXT[where])
+            explain(b, WHERE_TEXT[where],
+                    "Where the changes are made: before preprocessing (to your drawing, which is then cropped, "
+                    "scaled and centred as MNIST's were) or after it (to the 28x28 picture itself). Preprocessing "
+                    "undoes some changes, such as shifts; compare both to see how much it protects the models.")
             b.setChecked(where == self.where)
             b.toggled.connect(lambda on, w=where: on and self.set_where(w))
             self.where_buttons.addButton(b)
@@ -129,10 +160,14 @@ class RobustnessView(LabView):
             self.class_combo.addItem(str(d), d)
         self.class_combo.setToolTip("The class whose probability the curves show: the main model's answer for your "
                                     "drawing as drawn, or a digit you choose")
+        self.class_combo.setWhatsThis("The digit whose probability the curves follow. 'its answer' follows what "
+                                      "the main model answers for the unchanged drawing; choose another digit to "
+                                      "see when a change makes it win.")
         self.class_combo.activated.connect(lambda _i: self._changed(sweeps_too=True))
         top.addWidget(self.class_combo)
         reset = QPushButton("Reset")
-        reset.setToolTip("Every slider back to no change")
+        explain(reset, "Every slider back to no change",
+                "Sets every slider back to its neutral value, so the models see your drawing unchanged.")
         reset.clicked.connect(self.reset)
         top.addWidget(reset)
         top.addWidget(self.export_button)
@@ -152,6 +187,8 @@ class RobustnessView(LabView):
             sl.setRange(0, POSITIONS - 1)
             sl.setValue(self._position(name, s.neutral))
             sl.setMinimumWidth(120)
+            explain(sl, f"{s.label}: change the picture and watch the answers", SLIDER_IDEAS.get(name, GENERIC_SLIDER_IDEA))
+
             sl.valueChanged.connect(lambda _v, n=name: self._slider_moved(n))
             value = QLabel()
             value.setMinimumWidth(58)

@@ -25,6 +25,20 @@ class LabTab(SubViewTabs):
         self.dream = DreamView(hub)
         self.breaking = BreakView(hub)
         self.add_views([self.robustness, self.recipe, self.nudges, self.dream, self.breaking])
+        self.explain_tabs({
+            "Robustness": ("Shift, turn, scale, thicken, add noise to or hide part of your drawing and watch the answers",
+                           ("How robust each model is: small changes to the drawing, and how each model's "
+                            "answer holds up across the whole range of each change.")),
+            "Preprocessing": ("Switch MNIST's preprocessing steps off one by one",
+                              "Why the drawing is cropped, scaled and centred before the models see it."),
+            "Nudges": ("Adversarial examples: a tiny change that fools the models",
+                       "Change your drawing invisibly little so that the models read another digit."),
+            "Its idea of a digit": ("The picture a model finds most like a digit",
+                                    "Gradient ascent on the picture: what each model 'thinks' a digit looks like."),
+            "Break it": ("Silence units or shake weights and see what the network loses",
+                         "How much damage a trained network tolerates, layer by layer."),
+        })
+
         self.header = QLabel(" ")
         self.header.setStyleSheet("font-weight: bold")
         lay = QVBoxLayout(self)

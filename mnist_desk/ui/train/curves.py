@@ -16,6 +16,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from ...core.runs import RunMetadata
+from ..help import explain
 from ..plot_legend import legend_outside
 
 REDRAW_INTERVAL_MS = 33  # ~30 Hz whatever the batch rate
@@ -142,6 +143,19 @@ def _pen(color, width=2.0, style=Qt.PenStyle.SolidLine, alpha=255):
     return pg.mkPen(color=(*color, alpha), width=width, style=style)
 
 
+CURVE_HELP = {
+    "loss": ("How wrong the model is: training (blue) and validation (orange) loss, lower is better",
+             ("The loss measures how wrong the model's probabilities are (cross-entropy: small when the right digit "
+              "gets a high probability). Training lowers it on the training images; the validation curve shows it "
+              "on held-out images. If training loss keeps falling while validation loss rises, the model is "
+              "overfitting: memorising its training images. Thin line: every batch, smoothed; dots: each epoch.")),
+    "accuracy": ("Share of images read correctly: training (blue) and validation (orange), higher is better",
+                 ("Accuracy is the share of images whose most likely digit is the right one. Validation accuracy, "
+                  "on images the model does not train on, tells you how it will do on new digits. A big gap "
+                  "between the two curves is a sign of overfitting. Select runs in the history to overlay them.")),
+}
+
+
 class LiveCurves(QWidget):
     """Loss and accuracy plots side by side: the live run (batches smoothed + epochs) and any overlaid runs."""
 
@@ -167,6 +181,8 @@ class LiveCurves(QWidget):
             pw.setMenuEnabled(False)
             self.legends[metric] = legend_outside(pw, "below", labelTextSize="8pt", frame=False)
             self.plots[metric] = pw
+            explain(pw, CURVE_HELP[metric][0], CURVE_HELP[metric][1])
+
             lay.addWidget(pw)
             # The live run's curves: created once, only their data changes.
             for key, pen, sym, name in (

@@ -35,6 +35,7 @@ from ...core.errors import MnistDeskError
 from ...core.memory import collect_garbage
 from .. import jobs
 from ..errors import in_user_terms
+from ..help import explain
 from .curves import LiveCurves, RunRecord
 
 MAX_VARIANTS = 4
@@ -71,16 +72,24 @@ class ExperimentsDialog(QDialog):
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
         self.choice = QComboBox()
-        self.choice.setToolTip("The seeds' comparisons, ready to run")
+        explain(self.choice, "The seeds' comparisons, ready to run",
+                "Ready-made experiments from the classic notebooks: each compares a few runs that differ in one "
+                "setting (optimizer, learning rate, dropout, activation, architecture). The line below says what "
+                "it shows; the table of runs can be edited.")
         self.choice.currentIndexChanged.connect(self._show_choice)
         self.shows = QLabel()
         self.shows.setWordWrap(True)
         self.images = QSpinBox()
         self.images.setRange(100, 60_000)
         self.images.setSingleStep(1000)
-        self.images.setToolTip("Training images (the first N of MNIST's training set): fewer run faster")
+        explain(self.images, "Training images (the first N of MNIST's training set): fewer run faster",
+                "How many MNIST training images every run learns from. All runs use the same ones, so the "
+                "comparison stays fair; a few thousand are enough to see most differences in a minute or two.")
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 100)
+        explain(self.epochs, "How many passes through the training images each run makes",
+                "An epoch is one pass through all the training images. More epochs show where the curves "
+                "level off, or where a run starts to overfit; fewer finish sooner.")
         self.variants = QTableWidget(MAX_VARIANTS, 2)
         self.variants.setHorizontalHeaderLabels(["run", "settings that differ (name=value; ...)"])
         self.variants.verticalHeader().setVisible(False)
@@ -89,16 +98,30 @@ class ExperimentsDialog(QDialog):
         self.variants.setToolTip("2 to 4 runs: a label and the settings it changes, e.g. optimizer=sgd; "
                                  "learning_rate=0.01 or dropout=0.2 or activation=sigmoid or arch=linear. "
                                  "Leave a row's label empty to leave it out.")
+        self.variants.setWhatsThis("The runs of the experiment, one per row: a label and the settings that row "
+                                   "changes from the base model. Every run starts from the same random weights "
+                                   "and sees the same images in the same order, so a difference in the results "
+                                   "comes from the changed setting, not from chance.")
         self.variants.setFixedHeight(self.variants.horizontalHeader().sizeHint().height()
                                      + MAX_VARIANTS * self.variants.verticalHeader().defaultSectionSize() + 4)
         self.start_button = QPushButton("Start")
         self.start_button.clicked.connect(lambda: self.start())
+        explain(self.start_button, "Train every run of the experiment, one after the other",
+                "Trains the runs in the table one after another; their curves appear in the plots below as they "
+                "go, and their results in the table at the bottom.")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop)
+        explain(self.stop_button, "Stop the experiment after the current batch",
+                "Stops the run going on; the runs already finished keep their results.")
         self.csv_button = QPushButton("Export CSV…")
+        explain(self.csv_button, "Save every run's results and curves as a CSV table",
+                "Writes the results (test accuracy, loss, time) and each epoch's figures to a CSV file, which a "
+                "spreadsheet or a notebook (pandas) can open.")
         self.figure_button = QPushButton("Export figure…")
-        self.figure_button.setToolTip("The variants' curves (and confusion matrices) as a PNG or SVG figure")
+        explain(self.figure_button, "The variants' curves (and confusion matrices) as a PNG or SVG figure",
+                "Saves the runs' curves side by side, and a confusion matrix per run (which digits each one "
+                "mixes up), as one picture.")
         for b in (self.csv_button, self.figure_button):
             b.setEnabled(False)
         self.csv_button.clicked.connect(self._csv_dialog)
@@ -112,6 +135,10 @@ class ExperimentsDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
+        explain(self.table, "Each run's results: test accuracy, loss and time",
+                "One row per finished run: its accuracy and loss on the test images it never trained on, and "
+                "how long it took. Compare the rows to see what the changed setting did.")
+
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Experiment"))

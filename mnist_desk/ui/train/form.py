@@ -33,6 +33,7 @@ from ...core.data import check_source
 from ...core.errors import DataError
 from .. import jobs
 from ..errors import in_user_terms
+from ..help import explain
 from ..remembered import read_json, write_json
 from .format import format_value
 
@@ -42,6 +43,28 @@ log = logging.getLogger(__name__)
 DATA_CHECK_DELAY_MS = 400
 
 SHIPPED_DATA = "MNIST (shipped with the app)"
+
+# What's This texts of the architectures' hyperparameters, by Param name (the tooltip is the Param's own help).
+PARAM_IDEAS = {
+    "hidden": "How many units (neurons) each hidden layer has, one number per layer: \"256, 256\" is two layers "
+              "of 256. More units can learn more patterns but take longer and may memorise the training images "
+              "(overfitting).",
+    "activation": "The function each hidden unit applies to its weighted sum. Without one, stacked layers would "
+                  "collapse into a single linear model. relu (max(0, x)) is the usual choice: fast and easy to "
+                  "train; sigmoid and tanh are the older ones.",
+    "dropout": "During training, this share of units is switched off at random at every step, so the network "
+               "cannot rely on any single unit and has to spread what it learns. It fights overfitting; 0 means "
+               "none, 0.5 drops half. Dropout is off when the model is used.",
+    "l2": "A penalty on large weights added to the loss (weight decay): it keeps the weights small, which makes "
+          "the model smoother and less likely to overfit. 0 means no penalty; try 0.0001.",
+    "width": "How many filters the first convolution layer has. A filter is a small 3x3 or 5x5 pattern detector "
+             "slid over the whole image (edges, curves, line ends); the next block doubles the count. More filters "
+             "see more kinds of pattern, at more cost.",
+    "dense": "The number of units in the fully connected (dense) layer after the convolutions: it combines the "
+             "patterns the filters found into evidence for each digit.",
+}
+GENERIC_PARAM_IDEA = ("A hyperparameter: a setting of the network you choose before training (unlike the weights, "
+                      "which training learns).")
 
 
 
@@ -74,7 +97,7 @@ class HParamForm(QWidget):
         self.arch = arch
         for p in a.params:
             w = self._make_widget(p)
-            w.setToolTip(p.help)
+            explain(w, p.help, f"{p.help[:1].upper()}{p.help[1:]}. {PARAM_IDEAS.get(p.name, GENERIC_PARAM_IDEA)}")
             label = QLabel(p.name.replace("_", " "))
             label.setToolTip(p.help)
             self._layout.addRow(label, w)
@@ -159,16 +182,29 @@ class TrainForm(QWidget):
 
     def _build_data_box(self) -> QGroupBox:
         box = QGroupBox("Data")
+        explain(box, "Which images the model learns from and is checked on",
+                "The training data. MNIST holds 60,000 training and 10,000 test images of handwritten digits, "
+                "28x28 grey pixels each, with their labels. The model learns from the training images; some are "
+                "held out for validation (checked during training) and the test images are only used at the end, "
+                "to say how well it does on digits it never saw.")
         f = QFormLayout(box)
         self.data_edit = QLineEdit()
         self.data_edit.setPlaceholderText(SHIPPED_DATA)
         self.data_edit.setToolTip("A Keras .npz, a CSV (label + 784 pixels) or a folder of MNIST IDX files; "
                                   "empty for the MNIST copy shipped with the app")
+        self.data_edit.setWhatsThis("Where the training images come from. Leave it empty to use MNIST, which ships "
+                                    "with the app; or give a Keras-style .npz (x_train, y_train, x_test, y_test), a "
+                                    "CSV with the label then 784 pixel values per row, or a folder of the original "
+                                    "MNIST IDX files. The line under it says what the file holds or what is wrong.")
         row = QHBoxLayout()
         for text, slot in (("File…", self._choose_data_file), ("Folder…", self._choose_data_folder),
                            ("MNIST", lambda: self.data_edit.clear())):
             b = QPushButton(text)
             b.setAutoDefault(False)
+            explain(b, {"File…": "Choose a data file (.npz or .csv)", "Folder…": "Choose a folder of MNIST IDX files",
+                        "MNIST": "Back to the MNIST copy shipped with the app"}[text],
+                    "Sets the training data source above. Other digit data sets in MNIST's layout (for example "
+                    "ones you exported from My digits, or EMNIST digits) can be trained on the same way.")
             b.clicked.connect(slot)
             row.addWidget(b)
         f.addRow("Source", self.data_edit)
@@ -189,7 +225,9 @@ class TrainForm(QWidget):
         self._data_check_timer.timeout.connect(self._check_data)
         self.data_edit.textChanged.connect(lambda _t: self._data_check_timer.start())
         self.my_digits_box = QCheckBox("Add my digits to the training set")
-        self.my_digits_box.setToolTip("The digits you labelled in the Draw view")
+        explain(self.my_digits_box, "The digits you labelled in the Draw view",
+                "Mixes the digits you labelled in the Draw view into the training images. A few of your own "
+                "drawings teach the model your handwriting and your pen: the kind of data it will actually meet.")
         f.addRow(self.my_digits_box)
         self.drawn_spin = QSpinBox()
         self.drawn_spin.setRange(0, 50_000)
@@ -198,6 +236,9 @@ class TrainForm(QWidget):
         self.drawn_spin.setToolTip("Add MNIST digits re-drawn as pen strokes, like digits drawn on the canvas: models "
                                    "trained with them read your drawings better. Drawn once (about a minute for "
                                    "50,000), then cached.")
+        self.drawn_spin.setWhatsThis("MNIST digits were written on paper and scanned; the canvas draws with an even "
+                                     "pen. Adding MNIST digits redrawn from their pen traces closes that gap: "
+                                     "models trained with them read canvas drawings better. 'none' adds nothing.")
         from ...core.strokes import default_mnist_strokes_path
 
         strokes = default_mnist_strokes_path()
@@ -213,11 +254,18 @@ class TrainForm(QWidget):
             default_pendigits_path(), "pendigits",
             "Add drawings of real pen digits (writers 1-20 of the shared pendigits set, each drawn again with its own "
             "pen, size and slant): models trained with them read other people's handwriting better.")
+        self.pen_spin.setWhatsThis("More variety of handwriting: digits written on a tablet by other people, "
+                                   "drawn again with different pens, sizes and slants. Varied training data makes "
+                                   "a model generalise, that is, do well on handwriting it never saw.")
         f.addRow("Real pen digits", self.pen_spin)
         self.non_digit_spin = self._addition_spin(
             default_omniglot_path(), "omniglot",
             "Add drawings that are not digits (letters of other alphabets, scribbles, shapes), trained toward no "
             "digit at all: the model learns to answer \"not a digit\" instead of guessing.")
+        self.non_digit_spin.setWhatsThis("A network trained on digits only must pick a digit for anything, even a "
+                                         "smiley. Training with drawings that are not digits, with the lesson "
+                                         "'spread your probability over all ten', teaches it to say \"not a "
+                                         "digit\" (called outlier exposure).")
         f.addRow("Non-digit drawings", self.non_digit_spin)
         # The added drawings follow the same rule as the CLI (runs.TrainSpec): the architecture's defaults on
         # the shipped MNIST, none on the user's own files.
@@ -226,30 +274,45 @@ class TrainForm(QWidget):
         self.limit_spin.setRange(0, 2_000_000)
         self.limit_spin.setSingleStep(1000)
         self.limit_spin.setSpecialValueText("all")
-        self.limit_spin.setToolTip("Use only the first N training images (quick runs); 'all' uses every one")
+        explain(self.limit_spin, "Use only the first N training images (quick runs); 'all' uses every one",
+                "How many training images to learn from. Fewer train faster, but the model sees less variety "
+                "and usually ends less accurate: try 1,000 against all and compare the curves.")
         f.addRow("Training images", self.limit_spin)
         self.val_spin = QSpinBox()
         self.val_spin.setRange(0, 100_000)
         self.val_spin.setSingleStep(1000)
         self.val_spin.setValue(10_000)
-        self.val_spin.setToolTip("The last N training images are held out for validation")
+        explain(self.val_spin, "The last N training images are held out for validation",
+                "The validation set: images kept out of training and checked after every epoch. When the "
+                "training loss keeps falling but the validation loss rises, the model is memorising its "
+                "training images instead of learning digits (overfitting).")
         f.addRow("Validation size", self.val_spin)
         return box
 
     def _build_model_box(self) -> QGroupBox:
         box = QGroupBox("Model")
+        explain(box, "The network's architecture and its size",
+                "What kind of network to train: its layers and how big they are. The presets are the models of "
+                "the five classic MNIST notebooks, from a linear model to convolutional networks.")
         v = QVBoxLayout(box)
         self.preset_combo = _combo()
         self.preset_combo.addItem("Presets: the seeds' models…", None)
         for p in registry.PRESETS.values():
             self.preset_combo.addItem(p.title, p.name)
-        self.preset_combo.setToolTip("Fill the whole form with a seed notebook's model and settings")
+        explain(self.preset_combo, "Fill the whole form with a seed notebook's model and settings",
+                "Each preset is the model and training settings of one classic MNIST notebook. Pick one to "
+                "retrace the notebook, then change one setting at a time to see what it does.")
         self.preset_combo.activated.connect(lambda i: self.apply_preset(self.preset_combo.itemData(i)) if self.preset_combo.itemData(i) else None)
         v.addWidget(self.preset_combo)
         self.arch_combo = _combo()
         for a in registry.ARCHITECTURES.values():
             self.arch_combo.addItem(a.title, a.name)
         self.arch_combo.activated.connect(lambda i: self.apply_arch(self.arch_combo.itemData(i)))
+        explain(self.arch_combo, "The kind of network: its layers",
+                "The architecture. A linear model (logistic regression) weighs each pixel once per digit; a "
+                "multi-layer perceptron (MLP) adds hidden layers of units; a convolutional network (convnet, "
+                "LeNet) slides small filters over the image to find strokes and shapes wherever they are, which "
+                "suits pictures best. The line below describes the chosen one.")
         v.addWidget(self.arch_combo)
         self.arch_help = QLabel()
         self.arch_help.setWordWrap(True)
@@ -261,17 +324,32 @@ class TrainForm(QWidget):
 
     def _build_training_box(self) -> QGroupBox:
         box = QGroupBox("Training")
+        explain(box, "How the network learns: optimizer, learning rate, batches and epochs",
+                "Training repeats one step: take a batch of images, measure how wrong the network is (the loss), "
+                "and nudge every weight a little in the direction that lowers the loss (gradient descent). These "
+                "settings choose how big the nudges are, how many images per step and how many passes.")
         f = QFormLayout(box)
         self.optimizer_combo = _combo()
         self.optimizer_combo.addItems(list(registry.OPTIMIZERS))
         self.optimizer_combo.currentTextChanged.connect(self._update_momentum_enabled)
+        explain(self.optimizer_combo, "The rule that updates the weights from the gradients",
+                "sgd (stochastic gradient descent) moves each weight against its gradient by the learning rate; "
+                "adam and rmsprop adapt the step for each weight from the recent gradients and usually need less "
+                "tuning. Compare them in Experiments… on the same model.")
         self.lr_edit = QLineEdit()
-        self.lr_edit.setToolTip("e.g. 0.001 or 1e-3")
+        explain(self.lr_edit, "How big each weight update is, e.g. 0.001 or 1e-3",
+                "The learning rate: how far the weights move at each step. Too small and training crawls; too "
+                "large and the loss jumps about or blows up. 0.001 suits adam; sgd often wants 0.01 to 0.1.")
         self.momentum_edit = QLineEdit("0")
-        self.momentum_edit.setToolTip("SGD and RMSprop momentum")
+        explain(self.momentum_edit, "SGD and RMSprop momentum",
+                "Momentum lets each update keep part of the previous one, like a ball rolling downhill: it "
+                "speeds up steady progress and smooths out zig-zags. 0 is none, 0.9 is common. Adam has its own.")
         self.schedule_combo = _combo()
         self.schedule_combo.addItems(list(registry.LR_SCHEDULES))
-        self.schedule_combo.setToolTip("constant; onecycle (warm up, then cosine down); cosine decay")
+        explain(self.schedule_combo, "constant; onecycle (warm up, then cosine down); cosine decay",
+                "How the learning rate changes during training. constant keeps it; cosine lowers it smoothly to "
+                "almost 0 by the end, so the last steps fine-tune; onecycle first raises it, then lowers it. "
+                "Large steps early, small steps late often reach a better model.")
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(1, 65_536)
         self.epochs_spin = QSpinBox()
@@ -279,6 +357,22 @@ class TrainForm(QWidget):
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
         self.augment_box = QCheckBox("Augment (small rotations, zooms, shifts)")
+        explain(self.batch_spin, "How many images each training step looks at",
+                "The batch size: the gradient is averaged over this many images before the weights move. Small "
+                "batches give noisy but many steps; large ones give fewer, steadier steps and use the processor "
+                "better. 32 to 256 is usual.")
+        explain(self.epochs_spin, "How many times training goes through all the training images",
+                "An epoch is one full pass over the training set. More epochs let the model learn more, until "
+                "it starts memorising the training images: watch the validation curve flatten or rise.")
+        explain(self.seed_spin, "The random seed: the same seed gives the same starting weights and shuffling",
+                "Training starts from random weights and shuffles the images randomly. The seed fixes that "
+                "randomness, so a run can be repeated exactly; change only the seed to see how much results "
+                "vary by chance alone.")
+        explain(self.augment_box, "Train on slightly rotated, zoomed and shifted copies of the images",
+                "Data augmentation: every epoch the images are changed a little, the way real handwriting varies. "
+                "The model sees more variety without new data, and reads drawings that are off-centre or tilted "
+                "better. Training gets a little slower.")
+
         for label, w in (("Optimizer", self.optimizer_combo), ("Learning rate", self.lr_edit), ("Momentum", self.momentum_edit),
                          ("Schedule", self.schedule_combo), ("Batch size", self.batch_spin), ("Epochs", self.epochs_spin),
                          ("Seed", self.seed_spin)):

@@ -45,6 +45,7 @@ from .curves import LiveCurves, RunRecord, export_figure
 from .form import TrainForm
 from .. import jobs
 from ..errors import in_user_terms
+from ..help import explain
 from ..remembered import open_settings
 from .format import confusion_summary, describe_training, draw_model_choice, fmt_seconds, format_value, pct
 
@@ -110,25 +111,37 @@ class TrainTab(QWidget):
         # run controls, always visible under the form
         self.name_edit = QLineEdit()
         self.name_edit.setToolTip("Name of the model in your store (made unique if taken)")
+        self.name_edit.setWhatsThis("The name the trained model is saved under; it then appears in the Draw view's "
+                                    "model list. Leave it empty to use the name shown in grey.")
         # The placeholder is the name a run will really be saved under ("cnn-2" when "cnn" is taken).
         self.form.defaultNameChanged.connect(lambda _name: self._show_default_name())
         self._show_default_name()
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Train in the background; the canvas keeps working")
+        self.start_button.setWhatsThis("Starts training the model set up above. The curves on the right fill in "
+                                       "as it learns; you can keep drawing meanwhile. At the end the model is "
+                                       "tested on MNIST's 10,000 test images and saved.")
         self.start_button.clicked.connect(lambda: self.start())
         self.form.dataChecked.connect(lambda _problem: self._update_start_button())
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop after the current batch and keep the model as it is")
+        self.stop_button.setWhatsThis("Stops the run early. The model keeps what it has learned so far: a "
+                                      "half-trained network is already much better than a random one. Save model "
+                                      "keeps it.")
         self.stop_button.setEnabled(False)
         self.stop_button.clicked.connect(self.stop)
         self.save_button = QPushButton("Save model")
         self.save_button.setToolTip("Save a stopped run's model to your store (finished runs are saved at once)")
+        self.save_button.setWhatsThis("Saves a run you stopped, with its weights and history, so the other views "
+                                      "can use it. Finished runs are saved by themselves.")
         self.save_button.setEnabled(False)
         self.save_button.clicked.connect(self.save_last)
         self.use_button = QPushButton("Use for drawing")
         self.use_button.setToolTip("Make the Draw view read drawings with this run's model: the run selected in the "
                                    "history, else the latest saved run (a finished run replaces the Draw view's "
                                    "model by itself only when its test accuracy is higher)")
+        self.use_button.setWhatsThis("Makes this run's model the one the Draw view reads your drawings with (and "
+                                     "the one Inspect and Lab look at), so you can try out what you trained.")
         self.use_button.setEnabled(False)
         self.use_button.clicked.connect(self.use_for_drawing)
         # Changing the learning rate while a run goes (as ConvNetJS allows): marked on the curves and timeline.
@@ -138,10 +151,17 @@ class TrainTab(QWidget):
                                     "(only with a constant learning-rate schedule)")
         self.lr_now_button = QPushButton("Change")
         self.lr_now_button.setToolTip(self.lr_now_edit.toolTip())
+        for w in (self.lr_now_edit, self.lr_now_button):
+            w.setWhatsThis("Change the learning rate (the size of each weight update) while training runs, and "
+                           "watch the loss curve react: a much larger rate makes it jump or shoot up, a smaller one "
+                           "makes it settle. The change is marked on the curves and the timeline.")
         self.lr_now_button.clicked.connect(self.change_learning_rate)
         self.lr_now_edit.returnPressed.connect(self.change_learning_rate)
         self._set_lr_change_enabled(False)
         run_box = QGroupBox("Run")
+        explain(run_box, "Start, stop and save a training run",
+                "A run trains one model with the settings above. Training happens in the background: the other "
+                "views keep working, and the timeline fills with snapshots of the model as it learns.")
         rl = QVBoxLayout(run_box)
         nrow = QHBoxLayout()
         nrow.addWidget(QLabel("Name"))
@@ -160,6 +180,10 @@ class TrainTab(QWidget):
         self.experiments_button = QPushButton("Experiments…")
         self.experiments_button.setToolTip("Compare 2-4 runs that differ in chosen settings, from the same "
                                            "starting weights: the notebooks' comparisons, ready to run")
+        self.experiments_button.setWhatsThis("Opens the Experiments window: runs that differ in one setting (sgd "
+                                             "against adam, with or without dropout…), started from the same "
+                                             "weights on the same images, so any difference comes from that "
+                                             "setting. It is the fair way to compare.")
         self.experiments_button.clicked.connect(self.open_experiments)
         rl.addWidget(self.experiments_button)
 
@@ -172,6 +196,9 @@ class TrainTab(QWidget):
         self.progress_bar.setRange(0, 100)
         self.progress_bar.setTextVisible(True)
         self.progress_bar.setFormat("idle")
+        explain(self.progress_bar, "How far the run has got",
+                "The share of the run's batches done so far; the line beside it gives the epoch, the speed and "
+                "the latest loss and accuracy.")
         self.stats_label = QLabel("Choose data and a model, then Start.")
         # its text changes ten times a second: its size hint must not re-lay the window each time
         self.stats_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -180,9 +207,14 @@ class TrainTab(QWidget):
         self.x_axis_combo = QComboBox()
         self.x_axis_combo.addItems(["epochs", "seconds"])
         self.x_axis_combo.setToolTip("Plot against epochs or training time (compare optimizers by time)")
+        self.x_axis_combo.setWhatsThis("What the curves' horizontal axis counts: epochs (passes through the "
+                                       "data) or seconds. An optimizer that learns more per epoch may still be "
+                                       "slower per second: seconds compare what it costs you.")
         self.x_axis_combo.currentTextChanged.connect(self.curves.set_x_axis)
         export = QPushButton("Export curves…")
         export.setToolTip("Save the shown runs' curves as a PNG or SVG figure (matplotlib)")
+        export.setWhatsThis("Saves the curves shown (the run going on and the runs selected in the history) as a "
+                            "picture for a report or slides.")
         export.clicked.connect(self._export_dialog)
         top = QHBoxLayout()
         self.progress_bar.setFixedWidth(180)
@@ -204,6 +236,10 @@ class TrainTab(QWidget):
         self.history_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.history_table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.history_table.setToolTip("Select two or more runs (Ctrl/Shift+click) to overlay their curves")
+        self.history_table.setWhatsThis("Every run trained here, with its settings and its test accuracy (the "
+                                        "share of MNIST's 10,000 test images it reads correctly, images it never "
+                                        "trained on). Select runs to overlay their curves and compare them.")
+
         hh = self.history_table.horizontalHeader()
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         # the long texts last, from a fixed start width (the full text is in the tooltip)
