@@ -39,6 +39,7 @@ class TrainAction:
     """Train ``spec`` (in the window: load it into the Train view's form and Start)."""
 
     spec: TrainSpec
+    preset: str | None = None  # the preset it starts from (the Train view's list shows it)
     tensorboard: bool = False  # write TensorBoard logs (into the user data folder's lessons/ folder)
 
 
@@ -191,13 +192,10 @@ def arch_spec(arch: str, limit: int | None, **config) -> TrainSpec:
     return TrainSpec(TrainConfig.for_arch(arch, **config), limit=limit, drawn_style=0, pen_digits=0, not_digits=0)
 
 
-def preset_of(spec: TrainSpec) -> str | None:
-    """The preset a spec starts from (same architecture and hyperparameters), for the Train view's list."""
-    for name, p in registry.PRESETS.items():
-        if p.arch == spec.config.arch and registry.get_architecture(p.arch).resolve(p.hparams) == \
-                registry.get_architecture(p.arch).resolve(spec.config.hparams):
-            return name
-    return None
+def train_preset(name: str, limit: int | None, epochs: int | None = None, tensorboard: bool = False,
+                 **changes) -> TrainAction:
+    """Train preset ``name`` with ``changes`` (TrainConfig fields, ``hparams``) on ``limit`` images."""
+    return TrainAction(preset_spec(name, limit, epochs, **changes), preset=name, tensorboard=tensorboard)
 
 
 SUBSET = 20_000  # training images most steps use: a few minutes per lesson on a 2-core CPU
@@ -213,14 +211,14 @@ LESSONS: list[Lesson] = [
                  "probabilities and cross-entropy punishes a low one for the true digit. Adam at 0.004, as in the "
                  f"notebook, but on {SUBSET:,} images for 3 epochs instead of 50,000 for 40. Watch the validation "
                  "curve flatten in the Train view.",
-                 TrainAction(preset_spec("linear", SUBSET, 3)),
+                 train_preset("linear", SUBSET, 3),
                  Figure("val accuracy", 0.93, "the notebook's target, 40 epochs on 50,000 images"),
                  reaches(Figure("val accuracy", 0.93), 0.015,
                          "fewer images and epochs here; a linear model levels off near 92-93% either way")),
             Step("mlp", "Two hidden layers",
-                 "Two hidden layers of 256 sigmoid units let the model combine strokes before deciding. Adam 0.001, "
-                 f"batch 512 as in the preset, on {SUBSET:,} images for 5 epochs instead of 40.",
-                 TrainAction(preset_spec("mlp-256-256-sigmoid", SUBSET, 5)),
+                 "Two hidden layers of 256 sigmoid units let the model combine strokes before deciding. Adam at "
+                 f"0.01 as the notebook's MLP cell, batches of 512, on {SUBSET:,} images for 5 epochs instead of 40.",
+                 train_preset("mlp-256-256-sigmoid", SUBSET, 5, learning_rate=0.01),
                  Figure("val accuracy", 0.97, "the notebook's target, 40 epochs"),
                  reaches(Figure("val accuracy", 0.97), 0.02,
                          "5 epochs on 20,000 images: sigmoid units learn slowly, the notebook trained 8x longer")),
@@ -228,7 +226,7 @@ LESSONS: list[Lesson] = [
                  "The same MLP with plain SGD at a learning rate of 20: each step overshoots, the loss jumps around "
                  "or becomes NaN and the Train view marks where it diverged. What to learn: when the loss explodes, "
                  "divide the learning rate by 10 before changing anything else.",
-                 TrainAction(preset_spec("mlp-256-256-sigmoid", SUBSET, 1, optimizer="sgd", learning_rate=20.0)),
+                 train_preset("mlp-256-256-sigmoid", SUBSET, 1, optimizer="sgd", learning_rate=20.0),
                  Figure("val accuracy", 0.97, "with good settings"),
                  falls_short(Figure("val accuracy", 0.97), 0.05,
                              "steps that large throw the weights around instead of down the slope"),
@@ -250,7 +248,7 @@ LESSONS: list[Lesson] = [
             Step("linear", "Softmax regression, Adam 0.003, batch 64",
                  f"The notebook's first network: 784 pixels to 10 classes, 5 epochs with batches of 64; here on "
                  f"{SUBSET:,} images. A linear model is its weights: the next step shows them.",
-                 TrainAction(preset_spec("linear", SUBSET, 5, learning_rate=0.003, batch_size=64)),
+                 train_preset("linear", SUBSET, 5, learning_rate=0.003, batch_size=64),
                  Figure("test accuracy", 0.92, "typical for softmax regression on MNIST"),
                  reaches(Figure("test accuracy", 0.92), 0.015, "20,000 images rather than 55,000")),
             Step("templates", "The ten weight templates",
@@ -262,7 +260,7 @@ LESSONS: list[Lesson] = [
             Step("mlp-1500", "One hidden layer of 1500 relu units",
                  f"Seed 001's exercise: a 1500-unit relu layer, Adam 0.001, batches of 64, on {SUBSET:,} images "
                  "for 2 epochs (the notebook: 5). The exercise asks for >98.5% test accuracy with 3+ layers.",
-                 TrainAction(preset_spec("mlp-1500-relu", SUBSET, 2)),
+                 train_preset("mlp-1500-relu", SUBSET, 2),
                  Figure("test accuracy", 0.985, "the exercise's target"),
                  reaches(Figure("test accuracy", 0.985), 0.015,
                          "one hidden layer, 2 epochs on 20,000 images: the target is for 3+ layers on all data")),
@@ -276,8 +274,8 @@ LESSONS: list[Lesson] = [
                  "Two layers of 256 sigmoid units trained by SGD at 0.01, no momentum: the gradients that reach "
                  "the first layer are tiny, so after an epoch the network still guesses. What to learn: saturating "
                  "units need an adaptive optimizer (Adam) or relu units.",
-                 TrainAction(preset_spec("mlp-256-256-sigmoid", SUBSET, 1, optimizer="sgd", learning_rate=0.01,
-                                         batch_size=128)),
+                 train_preset("mlp-256-256-sigmoid", SUBSET, 1, optimizer="sgd", learning_rate=0.01,
+                                         batch_size=128),
                  Figure("val accuracy", 0.97, "the same net with Adam (seed 000)"),
                  falls_short(Figure("val accuracy", 0.97), 0.2,
                              "sigmoid's flat ends shrink the gradient layer by layer; SGD has no way to rescale it"),
@@ -301,7 +299,7 @@ LESSONS: list[Lesson] = [
             Step("dnn", "The DNN with the notebook's Adagrad",
                  "Adagrad at 0.05 with batches of 10, as the notebook; 2 epochs on 10,000 images. The model is "
                  "saved, so the next steps can look inside it.",
-                 TrainAction(preset_spec("dnn-adagrad", 10_000, 2)),
+                 train_preset("dnn-adagrad", 10_000, 2),
                  Figure("test accuracy", 0.95, "the notebook's target"),
                  reaches(Figure("test accuracy", 0.95), 0.0, "10,000 images and 2 epochs: still above the target")),
             Step("confusion", "Its confusion matrix",
@@ -318,7 +316,7 @@ LESSONS: list[Lesson] = [
                  "The same DNN with Adagrad at 5: the first steps are so large that relu units die (never fire "
                  "again) or the loss explodes. What to learn: a learning rate that worked for one optimizer is no "
                  "guide for another; if accuracy sits near 10%, lower it.",
-                 TrainAction(preset_spec("dnn-adagrad", 10_000, 1, learning_rate=5.0)),
+                 train_preset("dnn-adagrad", 10_000, 1, learning_rate=5.0),
                  Figure("test accuracy", 0.95, "with Adagrad 0.05"),
                  falls_short(Figure("test accuracy", 0.95), 0.1, "the first updates overshoot and kill the units"),
                  bad_settings=True),
@@ -333,14 +331,14 @@ LESSONS: list[Lesson] = [
                  "Two 5x5 convolutions with pooling, then 120-84-10. SGD at 0.01, batches of 100, as the notebook; "
                  "3 epochs on 20,000 images (the notebook: 40 epochs, 18 minutes). TensorBoard logs are written "
                  "into the lessons folder: run tensorboard --logdir on it.",
-                 TrainAction(preset_spec("lenet5-sgd", SUBSET, 3), tensorboard=True),
+                 train_preset("lenet5-sgd", SUBSET, 3, tensorboard=True),
                  Figure("test accuracy", 0.954, "40 epochs, 18 min 39 s"),
                  reaches(Figure("test accuracy", 0.954), 0.1,
                          "3 epochs of plain SGD: the notebook's loss sat near 2.30 for its first 8 epochs too")),
             Step("adam", "LeNet-5 with Adam",
                  "The same network with Adam at 0.001: it adapts each weight's step, so the same 3 epochs go much "
                  "further. Compare the training seconds with the SGD run in the Train view's history.",
-                 TrainAction(preset_spec("lenet5-adam", SUBSET, 3), tensorboard=True),
+                 train_preset("lenet5-adam", SUBSET, 3, tensorboard=True),
                  Figure("test accuracy", 0.998, "40 epochs, 18 min 52 s"),
                  reaches(Figure("test accuracy", 0.998), 0.03,
                          "3 epochs on 20,000 images; the notebook's 99.8% is beyond what LeNet-5 usually reaches "
@@ -356,7 +354,7 @@ LESSONS: list[Lesson] = [
                  "Adam with a learning rate 100 times the notebook's: the relu units die in the first steps and "
                  "LeNet-5 predicts one class for everything (about 10%). What to learn: Adam's usual 0.001 is "
                  "usual for a reason.",
-                 TrainAction(preset_spec("lenet5-adam", 10_000, 1, learning_rate=0.1)),
+                 train_preset("lenet5-adam", 10_000, 1, learning_rate=0.1),
                  Figure("test accuracy", 0.998, "Adam 0.001"),
                  falls_short(Figure("test accuracy", 0.998), 0.1, "the first updates overshoot and kill the units"),
                  bad_settings=True),
@@ -370,8 +368,8 @@ LESSONS: list[Lesson] = [
             Step("slow-sgd", "The 512-512 MLP with SGD 0.001",
                  "The notebook's first run: plain SGD at 0.001, batches of 128, 2 epochs, about 88% validation "
                  f"accuracy; here on {SUBSET:,} images. The small learning rate is why it is still climbing.",
-                 TrainAction(preset_spec("mlp-512-512-dropout", SUBSET, 2, hparams={"dropout": 0.0},
-                                         optimizer="sgd", learning_rate=0.001, momentum=0.0)),
+                 train_preset("mlp-512-512-dropout", SUBSET, 2, hparams={"dropout": 0.0},
+                                         optimizer="sgd", learning_rate=0.001, momentum=0.0),
                  Figure("val accuracy", 0.88, "2 epochs on the full training set"),
                  reaches(Figure("val accuracy", 0.88), 0.08,
                          "a fifth of the data: SGD at 0.001 takes 2.5x fewer steps here")),
@@ -379,7 +377,7 @@ LESSONS: list[Lesson] = [
                  "The preset: dropout 0.2 after each hidden layer and SGD 0.05 with momentum 0.9, 4 epochs as the "
                  "notebook's exercise. Dropout silences random units in training only, so no unit can rely on "
                  "another.",
-                 TrainAction(preset_spec("mlp-512-512-dropout", SUBSET, 4)),
+                 train_preset("mlp-512-512-dropout", SUBSET, 4),
                  Figure("val accuracy", 0.97, "the exercise's 4 epochs with dropout"),
                  reaches(Figure("val accuracy", 0.97), 0.01, "20,000 images, not 50,000")),
             Step("layers", "Inspect a hidden layer: t-SNE",
@@ -392,7 +390,7 @@ LESSONS: list[Lesson] = [
                  "The same MLP without dropout on only 1,000 images for 30 epochs: training accuracy reaches 100% "
                  "while validation accuracy stops far below. What to learn: the gap between the two curves is "
                  "overfitting; dropout, more data or fewer epochs narrow it.",
-                 TrainAction(preset_spec("mlp-512-512-dropout", 1_000, 30, hparams={"dropout": 0.0})),
+                 train_preset("mlp-512-512-dropout", 1_000, 30, hparams={"dropout": 0.0}),
                  Figure("train-val accuracy gap", None, "the notebook: validation loss rises if training goes on"),
                  exceeds("train-val accuracy gap", 0.05,
                          "1,000 images are learnt by heart; the validation images are not among them"),
@@ -543,9 +541,14 @@ def validate_lessons(lessons: list[Lesson] | None = None) -> list[str]:
                     a.spec.config.validate()
                 except (ValueError, TrainingError) as exc:
                     problems.append(f"{where}: {exc}")
+                if a.preset is not None and a.preset not in registry.PRESETS:
+                    problems.append(f"{where}: no preset {a.preset!r}")
             elif isinstance(a, ExperimentAction):
                 if a.name not in READY_MADE:
                     problems.append(f"{where}: no ready-made experiment {a.name!r}")
+                elif s.notebook_figure is not None and not any(
+                        s.notebook_figure.key.startswith(v.label + " ") for v in READY_MADE[a.name].variants):
+                    problems.append(f"{where}: {s.notebook_figure.key!r} is no variant's figure")
             elif isinstance(a, ShowAction):
                 if a.view not in VIEWS or (a.subview is not None and a.subview not in VIEWS[a.view]):
                     problems.append(f"{where}: no view {a.view}/{a.subview}")
