@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(1500, self.preload_tensorflow)
 
     def _extra_tabs(self) -> None:
-        """The Train, Inspect and Lab views; they share the hub and the Draw view, and report to the status bar."""
+        """The Train, Inspect, Lab and Lessons views; they share the hub and the Draw view, and report to the status bar."""
         from .inspect.view import InspectTab
         from .lab.view import LabTab
         from .train.view import TrainTab
@@ -113,7 +113,10 @@ class MainWindow(QMainWindow):
         self.train = TrainTab(self.hub, self.draw)
         self.inspect = InspectTab(self.hub, self.draw)
         self.lab = LabTab(self.hub, self.draw)
-        for view, title in ((self.train, "Train"), (self.inspect, "Inspect"), (self.lab, "Lab")):
+        from .lessons.view import LessonsTab
+
+        self.lessons = LessonsTab(self)
+        for view, title in ((self.train, "Train"), (self.inspect, "Inspect"), (self.lab, "Lab"), (self.lessons, "Lessons")):
             self.tabs.addTab(view, title)
             view.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.train.problem.connect(self.show_error)
@@ -130,6 +133,9 @@ class MainWindow(QMainWindow):
                         "What the chosen model has learned, and where and why it goes wrong."),
             "Lab": ("Experiments on your drawing: robustness, preprocessing, adversarial nudges, breaking a network",
                     "Change your drawing or the network itself and see how the models' answers hold up."),
+            "Lessons": ("The five classic MNIST notebooks as guided steps, each checked against the notebook",
+                        ("Pick a lesson and press Do it on each step: the app sets itself up, trains or opens the "
+                         "view to look at, and compares what it got with what the notebook reported.")),
         }
         for i in range(self.tabs.count()):
             tip, what = texts.get(self.tabs.tabText(i), ("", ""))
@@ -195,7 +201,7 @@ class MainWindow(QMainWindow):
             s = open_settings()
             s.setValue("geometry", self.saveGeometry())
             s.setValue("tab", self.tabs.currentIndex())
-        for part in (self.train, self.inspect, self.lab, self.draw, self.hub):
+        for part in (self.train, self.inspect, self.lab, self.lessons, self.draw, self.hub):
             part.shutdown()
         jobs.shutdown_all()
         super().closeEvent(event)

@@ -130,7 +130,8 @@ class MainMenus(QObject):
 
         view = bar.addMenu("&View")
         views = QActionGroup(self)
-        for i, (name, page) in enumerate((("draw", draw), ("train", w.train), ("inspect", w.inspect), ("lab", w.lab))):
+        for i, (name, page) in enumerate((("draw", draw), ("train", w.train), ("inspect", w.inspect), ("lab", w.lab),
+                                          ("lessons", w.lessons))):
             a = self._action(f"view_{name}", f"&{name.capitalize()}", lambda page=page: w.tabs.setCurrentWidget(page),
                              [QKeySequence(f"Ctrl+{i + 1}")], view)
             a.setCheckable(True)
@@ -158,7 +159,7 @@ class MainMenus(QObject):
             add_shortcut_to_tooltip(button, self.actions[name])
 
     def _check_current_view(self, index: int) -> None:
-        names = ("view_draw", "view_train", "view_inspect", "view_lab")
+        names = ("view_draw", "view_train", "view_inspect", "view_lab", "view_lessons")
         if 0 <= index < len(names):
             self.actions[names[index]].setChecked(True)
 

@@ -25,7 +25,7 @@ CTRL, SHIFT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModi
 MENUS = {
     "File": ["Open image…", "Open model…", "Save drawing…", "Export digits…", "Quit"],
     "Edit": ["Undo", "Redo", "Clear drawing", "Label drawing as"],
-    "View": ["Draw", "Train", "Inspect", "Lab", "Theme"],
+    "View": ["Draw", "Train", "Inspect", "Lab", "Lessons", "Theme"],
     "Help": ["Keyboard shortcuts", "What is this?", "About mnist_desk"],
 }
 
@@ -98,7 +98,7 @@ def test_every_menu_command_is_there_with_its_standard_keys(win):
     assert keys["open_image"] == "Ctrl+O" and keys["open_model"] == "Ctrl+Shift+O" and keys["save_drawing"] == "Ctrl+S"
     assert keys["quit"] == "Ctrl+Q" and keys["shortcuts"] == "F1" and keys["clear"] == "Esc"
     assert keys["view_draw"] == "Ctrl+1" and keys["view_train"] == "Ctrl+2" and keys["view_inspect"] == "Ctrl+3"
-    assert keys["view_lab"] == "Ctrl+4"
+    assert keys["view_lab"] == "Ctrl+4" and keys["view_lessons"] == "Ctrl+5"
     assert "Ctrl+Z" in win.menus.actions["undo"].shortcuts()
     assert "Ctrl+Shift+Z" in win.menus.actions["redo"].shortcuts()
     # the buttons say their keys
@@ -170,10 +170,10 @@ def test_the_shortcuts_list_is_built_from_the_actions(win, qtbot):
     table = win.menus.shortcuts_table
     listed = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
     with_keys = [a for a in win.menus.actions.values() if a.shortcuts()]
-    assert table.rowCount() == len(with_keys) == 24
+    assert table.rowCount() == len(with_keys) == 25
     assert listed["File > Open image…"].startswith("Ctrl+O") and listed["Edit > Clear drawing"] == "Esc"
     assert listed["Edit > Label drawing as > 7"] == "7" and listed["View > Inspect"] == "Ctrl+3"
-    assert listed["View > Lab"] == "Ctrl+4"
+    assert listed["View > Lab"] == "Ctrl+4" and listed["View > Lessons"] == "Ctrl+5"
     assert listed["Help > What is this?"] == "Shift+F1"
     click_dialog_button(qtbot, win.menus.shortcuts_dialog, "Close")
     assert not win.menus.shortcuts_dialog.isVisible()

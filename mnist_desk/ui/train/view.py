@@ -278,7 +278,8 @@ class TrainTab(QWidget):
         return self.task is not None and self.task.is_running()
 
     def start(self, config=None) -> bool:
-        """Start a run with ``config`` (default: the form). False, with a message, if it cannot start."""
+        """Start a run with ``config`` (default: the form), or a whole ``TrainSpec`` (a lesson's step: its data
+        too). False, with a message, if it cannot start."""
         if self.is_running():
             self._say("A run is already going: stop it first.", error=True)
             return False
@@ -287,18 +288,19 @@ class TrainTab(QWidget):
             return False
         if self._closing:
             return False
+        given = config if isinstance(config, TrainSpec) else None
         try:
-            config = config if config is not None else self.form.config_from_form()
+            config = given.config if given is not None else config if config is not None else self.form.config_from_form()
             config.validate()
         except (ValueError, MnistDeskError) as exc:
             self._say(f"Cannot start: {exc}", error=True)
             return False
         name = self.name_edit.text().strip() or self.form.default_name
         my_path = getattr(getattr(self.draw_tab, "digits", None), "path", None)
-        spec = TrainSpec(config, data_path=self.form.data_path(), limit=self.form.limit(),
-                         use_my_digits=self.form.my_digits_box.isChecked(), my_digits_path=str(my_path) if my_path else None,
-                         drawn_style=self.form.drawn_style(), pen_digits=self.form.pen_digits(),
-                         not_digits=self.form.not_digits())
+        spec = given or TrainSpec(config, data_path=self.form.data_path(), limit=self.form.limit(),
+                                  use_my_digits=self.form.my_digits_box.isChecked(),
+                                  my_digits_path=str(my_path) if my_path else None, drawn_style=self.form.drawn_style(),
+                                  pen_digits=self.form.pen_digits(), not_digits=self.form.not_digits())
         # The last run's Keras model can no longer be saved from here: the run frees it first (see
         # core/memory.py), on the training thread, where its teardown does not hold up the window.
         self.last_outcome = None

@@ -1,0 +1,1 @@
+"""The Lessons view: the seed notebooks as guided, checked steps."""
