@@ -130,9 +130,11 @@ class MainMenus(QObject):
 
         view = bar.addMenu("&View")
         views = QActionGroup(self)
-        for i, (name, page) in enumerate((("draw", draw), ("train", w.train), ("inspect", w.inspect), ("lab", w.lab),
-                                          ("lessons", w.lessons))):
-            a = self._action(f"view_{name}", f"&{name.capitalize()}", lambda page=page: w.tabs.setCurrentWidget(page),
+        # (each with its own Alt letter: Lab and Lessons both start with L)
+        for i, (name, text, page) in enumerate((("draw", "&Draw", draw), ("train", "&Train", w.train),
+                                                ("inspect", "&Inspect", w.inspect), ("lab", "&Lab", w.lab),
+                                                ("lessons", "L&essons", w.lessons))):
+            a = self._action(f"view_{name}", text, lambda page=page: w.tabs.setCurrentWidget(page),
                              [QKeySequence(f"Ctrl+{i + 1}")], view)
             a.setCheckable(True)
             views.addAction(a)
