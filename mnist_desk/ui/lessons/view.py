@@ -150,6 +150,10 @@ class LessonsTab(QWidget):
         split.addWidget(self.list)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
+        # the lessons' titles wrap rather than scroll sideways, in a list a third of the width
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        split.setSizes([300, 700])
         lay = QHBoxLayout(self)
         lay.addWidget(split)
         self._refresh_list()
