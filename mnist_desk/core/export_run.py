@@ -222,16 +222,20 @@ def measure_batch_norm_statistics(model, images, epoch, sample=4096):
 
 
 # ------------------------------------------------------------------------------ the steps
+def _title(arch: str) -> str:
+    return registry.get_architecture(arch).title.split(" (")[0]  # "Convnet (default)": the app's remark goes
+
+
 def _describe(spec: TrainSpec) -> str:
     c = spec.config
     arch = registry.get_architecture(c.arch)
     hp = arch.resolve(c.hparams)
     hp_text = ", ".join(f"{k} {v}" for k, v in hp.items()) or "no hyperparameters"
     momentum = f" (momentum {c.momentum:g})" if c.optimizer in ("sgd", "rmsprop") and c.momentum else ""
-    data = "the first {:,} training images".format(spec.limit) if spec.limit else "all training images"
-    return (f"{arch.title} ({hp_text}); {c.optimizer}{momentum}, learning rate {c.learning_rate:g}, "
-            f"{c.lr_schedule} schedule, batch size {c.batch_size}, {c.epochs} epochs, seed {c.seed}; "
-            f"{data} but the last {c.val_size:,} (kept for validation).")
+    data = f"the first {spec.limit:,} of them" if spec.limit else "all of them"
+    return (f"{_title(c.arch)} ({hp_text}); {c.optimizer}{momentum}, learning rate {c.learning_rate:g}, "
+            f"{c.lr_schedule} schedule, batch size {c.batch_size}, {c.epochs} epochs, seed {c.seed}. The last "
+            f"{c.val_size:,} training images are kept for validation; it trains on {data}.")
 
 
 def _settings_code(spec: TrainSpec, notebook: bool) -> str:
@@ -335,8 +339,8 @@ def _steps(spec: TrainSpec, notebook: bool) -> list[Step]:
     c.validate()
     build = model_code(c.arch, c.hparams)
     batch_norm = "BatchNormalization" in build
-    imports = ["import math"] + (["import os"] if notebook else ["import argparse"]) + ["", "import keras",
-                                                                                       "import numpy as np"]
+    imports = (["import math", "import os"] if notebook else ["import argparse", "import math"]) + [
+        "", "import keras", "import numpy as np"]
     if not notebook:  # the plot goes to a file: no window is needed
         imports += ["import matplotlib", "", 'matplotlib.use("Agg")']
     imports.append("import matplotlib.pyplot as plt")
@@ -374,15 +378,15 @@ def _steps(spec: TrainSpec, notebook: bool) -> list[Step]:
 
 def _header_lines(spec: TrainSpec, run_name: str | None) -> list[str]:
     what = f'the mnist_desk run "{run_name}"' if run_name else "an mnist_desk run"
-    lines = [f"Train a {registry.get_architecture(spec.config.arch).title} on MNIST: {what}, as plain Keras.",
-             "", _describe(spec)]
+    lines = [f"{_title(spec.config.arch)} on MNIST: {what}, as plain Keras.",
+             "", *textwrap.wrap(_describe(spec), 100)]
     note = _data_note(spec)
     if note:
-        lines += ["", note]
+        lines += ["", *textwrap.wrap(note, 100)]
     missing = left_out(spec)
     if missing:
         lines += ["", "Left out (the app alone can add these; this trains on MNIST alone, so its accuracy differs):"]
-        lines += [f"- {m}" for m in missing]
+        lines += [line for m in missing for line in textwrap.wrap(m, 100, initial_indent="- ", subsequent_indent="  ")]
     return lines
 
 
