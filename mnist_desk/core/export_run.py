@@ -44,10 +44,10 @@ def left_out(spec: TrainSpec) -> list[str]:
         notes.append("your own labelled digits from the Draw view (they live in the app's data folder)")
     for count, what in ((spec.drawn_style, "MNIST digits re-drawn as pen strokes (drawn-style digits)"),
                         (spec.pen_digits, "drawings of real pen digits (UCI pendigits)"),
-                        (spec.not_digits, "drawings that are not digits (Omniglot characters, doodles), with the "
-                                          "app's outlier-exposure loss")):
+                        (spec.not_digits, "drawings that are not digits (Omniglot characters, doodles) and the "
+                                          "outlier-exposure loss that learns from them")):
         if count:
-            notes.append(f"{count:,} {what}, which the app draws on its canvas")
+            notes.append(f"{count:,} {what}; the app draws them on its canvas")
     if spec.config.augment:
         notes.append("augmentation (the app's random small rotations, slants, zooms and shifts of each batch)")
     if spec.data_path is not None and Path(spec.data_path).suffix.lower() != ".npz":
@@ -232,7 +232,7 @@ def _describe(spec: TrainSpec) -> str:
     hp = arch.resolve(c.hparams)
     hp_text = ", ".join(f"{k} {v}" for k, v in hp.items()) or "no hyperparameters"
     momentum = f" (momentum {c.momentum:g})" if c.optimizer in ("sgd", "rmsprop") and c.momentum else ""
-    data = f"the first {spec.limit:,} of them" if spec.limit else "all of them"
+    data = f"the first {spec.limit:,} of the others" if spec.limit else "all the others"
     return (f"{_title(c.arch)} ({hp_text}); {c.optimizer}{momentum}, learning rate {c.learning_rate:g}, "
             f"{c.lr_schedule} schedule, batch size {c.batch_size}, {c.epochs} epochs, seed {c.seed}. The last "
             f"{c.val_size:,} training images are kept for validation; it trains on {data}.")
