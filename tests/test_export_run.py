@@ -4,6 +4,7 @@ bottom in a real kernel, and ``mnist-desk export`` writes both."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -218,6 +219,14 @@ def test_the_cli_says_what_it_cannot_export(tmp_path, capsys):
     assert main(["export", str(bare), "--script", str(tmp_path / "x.py")]) == 1
     assert "no record of how it was trained" in capsys.readouterr().err and not (tmp_path / "x.py").exists()
     assert main(["export", "no-such-model", "--script", str(tmp_path / "x.py")]) == 1
+    odd = tmp_path / "odd.keras"
+    shutil.copy(SHIPPED_MODELS_DIR / "linear.keras", odd)
+    meta = json.loads((SHIPPED_MODELS_DIR / "linear.json").read_text())
+    meta["training"]["optimizer"] = "lion"  # not one the app (or the export) knows
+    odd.with_suffix(".json").write_text(json.dumps(meta))
+    capsys.readouterr()
+    assert main(["export", str(odd), "--script", str(tmp_path / "x.py")]) == 1
+    assert "unknown optimizer 'lion'" in capsys.readouterr().err and not (tmp_path / "x.py").exists()
     with pytest.raises(SystemExit) as exc:
         main(["export", "linear"])
     assert exc.value.code == 2

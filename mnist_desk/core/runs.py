@@ -50,7 +50,8 @@ class TrainSpec:
 
 def spec_from_metadata(meta: dict) -> TrainSpec:
     """The spec that made a saved run, from its metadata JSON (``RunMetadata``'s ``arch``, ``hparams``,
-    ``training`` and ``data_source``). Raises ``MnistDeskError`` for a model that has no training record.
+    ``training`` and ``data_source``). Raises ``MnistDeskError`` for a model that has no training record
+    or one that does not describe a valid run.
 
     The counts of added drawings are the ones the run used (its record holds counts, not None), so the
     spec does not take the architecture's defaults again; a run on the shipped MNIST gets ``data_path``
@@ -66,6 +67,10 @@ def spec_from_metadata(meta: dict) -> TrainSpec:
     known = {f.name for f in fields(TrainConfig)} - {"arch", "hparams", "tensorboard_dir"}
     config = TrainConfig(arch=str(meta["arch"]), hparams=dict(meta.get("hparams") or {}),
                          **{k: v for k, v in training.items() if k in known and v is not None})
+    try:
+        config.validate()
+    except (ValueError, TypeError) as exc:  # a record edited by hand, or from another version of the app
+        raise MnistDeskError(f"this model's training record does not describe a run this app knows ({exc})") from None
     source = str(meta.get("data_source") or "")
     shipped = source == "" or Path(source).as_posix().endswith("resources/data/mnist.npz")
 
