@@ -125,6 +125,27 @@ def test_the_exported_network_has_the_registrys_layers_and_starting_weights(arch
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("arch, hparams", [("cnn", {"width": 4, "dense": 16}), ("strided", {"width": 4, "dense": 8})])
+def test_the_exported_batch_norm_statistics_are_the_apps(arch, hparams, mnist):
+    import keras
+
+    from mnist_desk.core.data import to_float_images
+    from mnist_desk.core.training import batch_norm_layers, recompute_batch_norm_statistics
+
+    app, exported = registry.build_model(arch, hparams, seed=1), registry.build_model(arch, hparams, seed=1)
+    images = mnist.x_train[:300]
+    recompute_batch_norm_statistics(app, images, 64, seed=0)
+    scope = {"keras": keras, "np": np, "SEED": 0, "BATCH_SIZE": 64}
+    exec(export_run.BATCH_NORM_CODE, scope)  # noqa: S102
+    scope["measure_batch_norm_statistics"](exported, to_float_images(images), 1)
+    layers = list(zip(batch_norm_layers(app), batch_norm_layers(exported)))
+    assert len(layers) == {"cnn": 5, "strided": 3}[arch]
+    for a, b in layers:
+        assert not np.allclose(np.asarray(b.moving_variance), 1.0)  # measured, not Keras' starting values
+        np.testing.assert_allclose(np.asarray(b.moving_mean), np.asarray(a.moving_mean), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(np.asarray(b.moving_variance), np.asarray(a.moving_variance), rtol=1e-3, atol=1e-5)
+
+
 def test_the_exported_data_are_the_apps_training_and_validation_images(monkeypatch):
     from mnist_desk.core.training_data import prepare_training_data
 

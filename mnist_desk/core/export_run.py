@@ -203,7 +203,7 @@ def measure_batch_norm_statistics(model, images, epoch, sample=4096):
     layers = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     probe = keras.Model(model.inputs, [layer.input for layer in layers])
     if len(images) > sample:
-        rng = np.random.default_rng(SEED + epoch)
+        rng = np.random.default_rng(SEED + epoch - 1)
         images = images[np.sort(rng.choice(len(images), sample, replace=False))]
     sums, squares, counts = [0.0] * len(layers), [0.0] * len(layers), [0] * len(layers)
     for start in range(0, len(images), BATCH_SIZE):
@@ -297,8 +297,8 @@ print(f"{len(x_train)} training images, {len(x_val)} validation images, {len(x_t
 
 
 def _train_code(batch_norm: bool) -> str:
-    measure = ("    measure_batch_norm_statistics(model, x_train, epoch)  # before validation: judge the model as it "
-               "will predict\n") if batch_norm else ""
+    measure = ("    measure_batch_norm_statistics(model, x_train, epoch)  # before validating, as the model will "
+               "predict\n") if batch_norm else ""
     return (
         'history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}\n'
         "for epoch in range(1, EPOCHS + 1):\n"
