@@ -1,4 +1,4 @@
-"""``mnist-desk``: opens the window by default; ``train``, ``evaluate`` and ``predict`` work headless.
+"""``mnist-desk``: opens the window by default; ``train``, ``evaluate``, ``predict`` and ``export`` work headless.
 
 Exit codes: 0 success; 1 a user error (bad file, bad model, failed training; no screen or missing system
 libraries for the window), with one clear message on stderr; 2 a usage error (unknown option or value); 130 interrupted twice with Ctrl+C.
@@ -100,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_count(1), default=512)
 
     sub.add_parser("models", help="list shipped and saved models")
+
+    x = sub.add_parser("export", help="write a model's training run as a standalone Python script or Jupyter notebook",
+                       description="Write the run that trained MODEL (read from its saved details) as plain Keras "
+                       "code a student can run without mnist-desk.")
+    x.add_argument("model", help="model name or .keras path")
+    x.add_argument("--script", metavar="OUT.py", help="write a Python script here")
+    x.add_argument("--notebook", metavar="OUT.ipynb", help="write a Jupyter notebook here")
     return parser
 
 
@@ -322,6 +329,26 @@ def cmd_models() -> int:
     return EXIT_OK
 
 
+def cmd_export(args, parser) -> int:
+    from .core import store
+    from .core.errors import ModelFileError
+    from .core.export_run import left_out, write_notebook, write_script
+    from .core.runs import spec_from_metadata
+
+    if not (args.script or args.notebook):
+        parser.error("give --script OUT.py, --notebook OUT.ipynb or both")
+    path = store.find_model(args.model)
+    if not path.is_file():
+        raise ModelFileError(path, "no such model file")
+    spec = spec_from_metadata(store.read_metadata(path))
+    for out in filter(None, (args.script and write_script(spec, args.script, path.stem),
+                             args.notebook and write_notebook(spec, args.notebook, path.stem))):
+        print(f"wrote {out}")
+    for note in left_out(spec):
+        print(f"left out: {note}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_gui(args) -> int:
     from .ui.display_check import window_start_problem
 
@@ -352,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_predict(args)
         if args.command == "models":
             return cmd_models()
+        if args.command == "export":
+            return cmd_export(args, parser)
     except MnistDeskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -48,6 +48,40 @@ class TrainSpec:
                                 for k in ("drawn_style", "pen_digits", "not_digits")})
 
 
+def spec_from_metadata(meta: dict) -> TrainSpec:
+    """The spec that made a saved run, from its metadata JSON (``RunMetadata``'s ``arch``, ``hparams``,
+    ``training`` and ``data_source``). Raises ``MnistDeskError`` for a model that has no training record
+    or one that does not describe a valid run.
+
+    The counts of added drawings are the ones the run used (its record holds counts, not None), so the
+    spec does not take the architecture's defaults again; a run on the shipped MNIST gets ``data_path``
+    None, so it reads the shipped copy wherever the package is installed.
+    """
+    from dataclasses import fields
+
+    from .errors import MnistDeskError
+
+    training = meta.get("training")
+    if not isinstance(training, dict) or not training or not meta.get("arch"):
+        raise MnistDeskError("this model has no record of how it was trained, so there is no run to export")
+    known = {f.name for f in fields(TrainConfig)} - {"arch", "hparams", "tensorboard_dir"}
+    config = TrainConfig(arch=str(meta["arch"]), hparams=dict(meta.get("hparams") or {}),
+                         **{k: v for k, v in training.items() if k in known and v is not None})
+    try:
+        config.validate()
+    except (ValueError, TypeError) as exc:  # a record edited by hand, or from another version of the app
+        raise MnistDeskError(f"this model's training record does not describe a run this app knows ({exc})") from None
+    source = str(meta.get("data_source") or "")
+    shipped = source == "" or Path(source).as_posix().endswith("resources/data/mnist.npz")
+
+    def count(key: str) -> int:
+        return int(training.get(key) or 0)
+
+    return TrainSpec(config, data_path=None if shipped else source, limit=training.get("limit") or None,
+                     use_my_digits=count("my_digits") > 0, drawn_style=count("drawn_style"),
+                     pen_digits=count("pen_digits"), not_digits=count("not_digits"))
+
+
 @dataclass
 class RunMetadata:
     """The record of a run, as stored in the model's JSON; read back by the store, the curves and the history."""

@@ -47,6 +47,7 @@ class RunRecord:
     status: str = "finished"
     path: str | None = None
     batch_seconds: list = field(default_factory=list)  # elapsed time of each batch report (live runs only)
+    data_source: str = ""  # the dataset it learnt from (Export run… needs it to name the data)
 
     @classmethod
     def from_metadata(cls, name: str, meta: RunMetadata, path: str | None = None) -> "RunRecord":
@@ -56,7 +57,7 @@ class RunRecord:
             label=name, arch=meta.arch, hparams=meta.hparams, training=meta.training, history=meta.history,
             seconds=meta.training_seconds, epochs_done=meta.epochs_done, steps_per_epoch=meta.steps_per_epoch,
             val_accuracy=meta.metrics.get("val_accuracy", val), test_accuracy=meta.metrics.get("test_accuracy"),
-            status="stopped" if meta.stopped_early else "saved", path=path,
+            status="stopped" if meta.stopped_early else "saved", path=path, data_source=meta.data_source,
         )
 
     def steps(self) -> float | None:

@@ -39,7 +39,7 @@ from ...core import store
 from ...core.confusion import confusion_text
 from ...core.errors import DataError, MnistDeskError
 from ...core.memory import collect_garbage
-from ...core.runs import RunMetadata, RunOutcome, TrainSpec, run_training, save_outcome
+from ...core.runs import RunMetadata, RunOutcome, TrainSpec, run_training, save_outcome, spec_from_metadata
 from ...core.timeline import Timeline
 from .curves import LiveCurves, RunRecord, export_figure
 from .form import TrainForm
@@ -216,6 +216,16 @@ class TrainTab(QWidget):
         export.setWhatsThis("Saves the curves shown (the run going on and the runs selected in the history) as a "
                             "picture for a report or slides.")
         export.clicked.connect(self._export_dialog)
+        self.export_run_button = QPushButton("Export run…")
+        self.export_run_button.setToolTip("Save the run selected in the history (else the Draw view's model's run) as "
+                                          "a Python script or a Jupyter notebook that trains it with plain Keras")
+        self.export_run_button.setWhatsThis(
+            "Writes the selected run (the latest one if several are selected; with none selected, the run that "
+            "trained the Draw view's model) as a standalone Python script or Jupyter notebook. It needs only "
+            "keras, numpy and matplotlib: the same layers, optimizer, learning-rate schedule, batch size, epochs, "
+            "seed and validation split, on MNIST. What only this app can add (your own digits, drawn digits, "
+            "augmentation) is left out, and the file says so at the top.")
+        self.export_run_button.clicked.connect(self._export_run_dialog)
         top = QHBoxLayout()
         self.progress_bar.setFixedWidth(180)
         top.addWidget(self.progress_bar)
@@ -248,6 +258,9 @@ class TrainTab(QWidget):
         hh.setStretchLastSection(True)
         self.history_table.itemSelectionChanged.connect(self._on_history_selection)
         self.history_table.itemSelectionChanged.connect(self._update_use_button)
+        self.history_table.itemSelectionChanged.connect(self._update_export_run_button)
+        self.hub.currentChanged.connect(self._update_export_run_button)
+        self._update_export_run_button()
         bottom = QWidget()
         bv = QVBoxLayout(bottom)
         bv.setContentsMargins(0, 0, 0, 0)
@@ -259,6 +272,7 @@ class TrainTab(QWidget):
         hrow.addWidget(QLabel("x axis"))
         hrow.addWidget(self.x_axis_combo)
         hrow.addWidget(export)
+        hrow.addWidget(self.export_run_button)
         bv.addLayout(hrow)
         bv.addWidget(self.history_table, 1)
 
@@ -685,6 +699,54 @@ class TrainTab(QWidget):
             if not Path(path).suffix:
                 path += ".svg" if "svg" in chosen else ".png"
             self.export_curves(path)
+
+    def run_to_export(self) -> tuple[str, dict] | None:
+        """The run Export run… writes, as (name, its metadata): the latest run selected in the history, else the
+        run that trained the Draw view's model; None when neither has a training record."""
+        selected = self.selected_runs()
+        if selected:
+            rec = selected[-1]
+            return rec.label, {"arch": rec.arch, "hparams": rec.hparams, "training": rec.training,
+                               "data_source": rec.data_source}
+        current = self.hub.current
+        if current is not None and current.metadata.get("training"):
+            return current.name, current.metadata
+        return None
+
+    def _update_export_run_button(self, *_changed) -> None:
+        self.export_run_button.setEnabled(self.run_to_export() is not None)
+
+    def export_run(self, path: str | Path) -> Path | None:
+        """Write the run to export as a script (``.py``) or a notebook (``.ipynb``); errors are said, not raised."""
+        from ...core.export_run import left_out, write_notebook, write_script
+
+        target = self.run_to_export()
+        if target is None:
+            self._say("Select a run in the history to export.", error=True)
+            return None
+        name, meta = target
+        path = Path(path)
+        try:
+            spec = spec_from_metadata(meta)
+            write = write_notebook if path.suffix.lower() == ".ipynb" else write_script
+            out = write(spec, path, name)
+        except (ValueError, OSError, MnistDeskError) as exc:
+            self._say(f"Could not export the run: {exc}", error=True)
+            return None
+        missing = left_out(spec)
+        self._say(f"Run {name} saved to {out}" + (f" (without {len(missing)} app-only part(s): see its first lines)"
+                                                  if missing else ""))
+        return out
+
+    def _export_run_dialog(self) -> None:
+        target = self.run_to_export()
+        default = f"{target[0] if target else 'run'}.py"
+        path, chosen = QFileDialog.getSaveFileName(self, "Export run", default,
+                                                   "Python script (*.py);;Jupyter notebook (*.ipynb)")
+        if path:
+            if not Path(path).suffix:
+                path += ".ipynb" if "ipynb" in chosen else ".py"
+            self.export_run(path)
 
     def open_experiments(self):
         from .experiments import ExperimentsDialog
