@@ -28,6 +28,7 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="train each step on this many images, 1 epoch")
     ap.add_argument("--lesson", action="append", help="only this lesson (seed, e.g. 003); repeatable")
     ap.add_argument("--step", action="append", help="only this step key; repeatable")
+    ap.add_argument("--no-export", action="store_true", help="skip the exported script's accuracy (benchmarks/export_run.py)")
     args = ap.parse_args(argv)
     total = time.perf_counter()
     failed = 0
@@ -49,6 +50,11 @@ def main(argv=None) -> int:
                   f"({step.notebook_figure.key}; {'pass' if check.passed else 'FAIL'}"
                   f"{'; bad settings' if step.bad_settings else ''})", flush=True)
     print(f"total s: {time.perf_counter() - total:.1f}; checks failed: {failed}")
+    if not args.no_export:
+        # a teacher hands out the exported script: it should reach what the app reaches on the same data and seed
+        import export_run  # benchmarks/export_run.py
+
+        export_run.main([])
     return 0
 
 
