@@ -251,3 +251,22 @@ def test_the_cli_says_what_it_cannot_export(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["export", "linear"])
     assert exc.value.code == 2
+
+
+def test_a_hostile_name_or_data_path_stays_text_and_a_bad_record_is_refused():
+    import ast
+
+    from mnist_desk.core.errors import MnistDeskError
+    from mnist_desk.core.export_run import script_for
+    from mnist_desk.core.runs import spec_from_metadata
+
+    meta = {"arch": "linear", "hparams": {}, "training": {"epochs": 1}, "data_source": '/tmp/a"""b\\N.npz'}
+    name = 'evil\\N{x}"""; print("ran")\\'
+    tree = ast.parse(script_for(spec_from_metadata(meta), run_name=name))  # a backslash or quotes break nothing
+    docstring = ast.get_docstring(tree)
+    assert "evil\\N{x}" in docstring and '/tmp/a' in docstring
+    assert not any(isinstance(n, ast.Call) and getattr(n.func, "id", "") == "print" and
+                   any(getattr(a, "value", None) == "ran" for a in n.args) for n in ast.walk(tree))
+    for bad in ({"limit": "5; print(1)"}, {"limit": -3}, {"drawn_style": 1.5}, {"pen_digits": True}):
+        with pytest.raises(MnistDeskError, match="invalid"):
+            spec_from_metadata({"arch": "linear", "hparams": {}, "training": {"epochs": 1, **bad}})

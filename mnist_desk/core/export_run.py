@@ -401,7 +401,9 @@ def script_for(spec: TrainSpec, run_name: str | None = None) -> str:
     usage = ["", "Run:  python this_script.py [--data mnist.npz] [--limit N] [--curves curves.png]",
              "It prints the validation accuracy after each epoch and the test accuracy at the end, and saves the",
              "loss and accuracy curves as a PNG."]
-    parts = ['"""' + "\n".join(header + usage).replace('"""', "'''") + '\n"""']
+    # (a run's name or data path may hold backslashes or quotes: in the docstring they must stay plain text)
+    text = "\n".join(header + usage).replace("\\", "\\\\").replace('"""', "'''")
+    parts = ['"""' + text + '\n"""']
     for step in _steps(spec, notebook=False):
         parts.append(f"# {'-' * 4} {step.title}\n{_comment(step.explanation)}\n{step.code}")
     return "\n\n".join(parts) + "\n"

@@ -75,9 +75,12 @@ def spec_from_metadata(meta: dict) -> TrainSpec:
     shipped = source == "" or Path(source).as_posix().endswith("resources/data/mnist.npz")
 
     def count(key: str) -> int:
-        return int(training.get(key) or 0)
+        value = training.get(key) or 0
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise MnistDeskError(f"this model's training record has an invalid {key} ({value!r})")
+        return value
 
-    return TrainSpec(config, data_path=None if shipped else source, limit=training.get("limit") or None,
+    return TrainSpec(config, data_path=None if shipped else source, limit=count("limit") or None,
                      use_my_digits=count("my_digits") > 0, drawn_style=count("drawn_style"),
                      pen_digits=count("pen_digits"), not_digits=count("not_digits"))
 
