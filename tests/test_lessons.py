@@ -97,6 +97,8 @@ def test_results_round_trip_through_their_dicts():
     r = L.StepResult({"val accuracy": 0.9, "seconds": 3.0}, "finished", "3 epochs")
     assert L.StepResult.from_dict(r.to_dict()) == r
     assert L.StepResult.from_dict({"values": {"x": "junk", "y": 1}}).values == {"y": 1.0}
+    for damaged in ([1, 2], "ab", 3, None):  # a settings file damaged or edited by hand
+        assert L.StepResult.from_dict({"values": damaged, "status": "finished"}).values == {}
 
 
 def test_tensorboard_steps_write_logs_into_the_lessons_folder(home):

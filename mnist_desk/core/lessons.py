@@ -104,7 +104,8 @@ class StepResult:
 
     @classmethod
     def from_dict(cls, d: dict) -> "StepResult":
-        values = {str(k): float(v) for k, v in dict(d.get("values") or {}).items() if isinstance(v, (int, float))}
+        raw = d.get("values")  # (from the settings file: anything a hand edit or damage left there)
+        values = {str(k): float(v) for k, v in raw.items() if isinstance(v, (int, float))} if isinstance(raw, dict) else {}
         return cls(values, str(d.get("status", "finished")), str(d.get("summary", "")))
 
 
