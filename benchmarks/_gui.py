@@ -35,3 +35,19 @@ class StallWatch:
     def longest(self) -> float:
         """The longest gap in ms (0 when none was recorded)."""
         return max(self.gaps, default=0.0)
+
+
+def pump_until(cond, timeout: float = 180.0) -> None:
+    """Process the window's events until ``cond()`` holds; a benchmark that waits longer than ``timeout``
+    seconds stops with "timed out" rather than hanging."""
+    import time
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    end = time.time() + timeout
+    while not cond():
+        if time.time() > end:
+            raise SystemExit("timed out")
+        app.processEvents()
+        time.sleep(0.002)

@@ -95,23 +95,16 @@ def tolerance_figures(digits: int) -> None:
 
 
 def window_figures() -> None:
+    from _gui import StallWatch, pump_until
     from PySide6.QtWidgets import QApplication
 
     from mnist_desk.ui.main_window import MainWindow
     from tests.ui.support import drag
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841 - kept alive while the window runs
     w = MainWindow(preload_tensorflow=False)
     w.resize(1180, 760)
     w.show()
-
-    def pump_until(cond, timeout=180.0):
-        end = time.time() + timeout
-        while not cond():
-            if time.time() > end:
-                raise SystemExit("timed out")
-            app.processEvents()
-            time.sleep(0.002)
 
     pump_until(lambda: w.hub.current is not None)
     w.hub.select("cnn")
@@ -120,8 +113,6 @@ def window_figures() -> None:
     s = w.draw.canvas.side
     drag(w.draw.canvas, [(0.3 * s, 0.25 * s), (0.7 * s, 0.25 * s), (0.45 * s, 0.8 * s)])
     pump_until(lambda: len(w.draw.last_probs) == 3)
-
-    from _gui import StallWatch
 
     stalls = StallWatch().start()
 

@@ -96,6 +96,7 @@ def overhead(limit: int, pairs: int) -> float:
 
 
 def window_figures(limit: int) -> dict:
+    from _gui import StallWatch, pump_until
     from PySide6.QtWidgets import QApplication
 
     from mnist_desk.core.runs import TrainSpec, run_training
@@ -103,21 +104,13 @@ def window_figures(limit: int) -> dict:
 
     out = run_training(TrainSpec(TrainConfig.for_arch("cnn", epochs=2, val_size=500), limit=limit, drawn_style=0,
                                  pen_digits=0, not_digits=0), save_name="cnn-timeline")
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841 - kept alive while the window runs
     from mnist_desk.ui.main_window import MainWindow
     from tests.ui.support import drag
 
     w = MainWindow(initial_model=str(out.stored.path), preload_tensorflow=False)
     w.resize(1180, 760)
     w.show()
-
-    def pump_until(cond, timeout=120.0):
-        end = time.time() + timeout
-        while not cond():
-            if time.time() > end:
-                raise SystemExit("timed out")
-            app.processEvents()
-            time.sleep(0.002)
 
     bar = w.timeline
     pump_until(lambda: w.hub.current is not None and bar.count >= 3)
@@ -163,8 +156,6 @@ def window_figures(limit: int) -> dict:
             pump_until(lambda: errors.info.text().startswith(label))
             confusion[rnd].append((time.perf_counter() - t) * 1000)
     w.tabs.setCurrentWidget(w.draw)
-    from _gui import StallWatch
-
     stalls = StallWatch().start()
     bar.slider.setValue(0)
     bar.toggle_play()
